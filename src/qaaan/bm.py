@@ -1,0 +1,161 @@
+"""The Boltzmann machine of the latent space (paper section 4.2 and 6.1).
+
+Energy (Eq. 2) ``E(z) = - sum_i h_i z_i - sum_{(i,j) in edges} J_ij z_i z_j`` over spins
+``z_i = ±1``, distribution (Eq. 3) ``P(z) ∝ exp(-beta E(z))``; positive J is ferromagnetic.
+dimod and D-Wave use the opposite sign, so `to_bqm` negates h and J.
+
+Training is the gray-box rule of Eq. 11-12 with beta = 1, and the L1 metric of Eq. 13 compares
+data and model correlations over all pairs of nodes.
+"""
+
+from __future__ import annotations
+
+import dimod
+import networkx as nx
+import numpy as np
+import torch
+
+from qaaan.errors import ConfigError
+
+INIT_STD = 0.01
+"""Standard deviation of the initial h and J: small, so that the first model is close to
+uniform (the usual RBM choice, Hinton's practical guide: N(0, 0.01^2))."""
+
+
+def spin_means(spins: torch.Tensor) -> torch.Tensor:
+    """<z_i> over a batch of shape (num_samples, N)."""
+    return spins.mean(dim=0)
+
+
+def correlation_matrix(spins: torch.Tensor) -> torch.Tensor:
+    """<z_i z_j> for all pairs, shape (N, N), over a batch of shape (num_samples, N)."""
+    return spins.T @ spins / spins.shape[0]
+
+
+class BoltzmannMachine:
+    """Biases ``h`` (N,) and couplings ``J`` (E,) on the ``edges`` (E, 2) of a logical graph."""
+
+    def __init__(
+        self, graph: nx.Graph, seed: int | None = None, device: str | torch.device = "cpu"
+    ):
+        num_nodes = graph.number_of_nodes()
+        if sorted(graph.nodes) != list(range(num_nodes)):
+            raise ConfigError("the graph's nodes must be the integers 0..N-1")
+        self.graph = graph
+        edge_list = sorted((min(u, v), max(u, v)) for u, v in graph.edges)
+        self.edges = torch.tensor(edge_list, dtype=torch.long).reshape(-1, 2)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.h = INIT_STD * torch.randn(num_nodes, generator=generator)
+        self.J = INIT_STD * torch.randn(len(edge_list), generator=generator)
+        self.to(device)
+
+    @property
+    def num_nodes(self) -> int:
+        return self.h.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.h.device
+
+    def to(self, device: str | torch.device) -> BoltzmannMachine:
+        """Moves the parameters to `device` (in place) and returns self."""
+        self.h, self.J, self.edges = (t.to(device) for t in (self.h, self.J, self.edges))
+        return self
+
+    def coupling_matrix(self) -> torch.Tensor:
+        """The symmetric (N, N) matrix W with W_ij = W_ji = J_ij on edges, 0 elsewhere."""
+        matrix = torch.zeros(self.num_nodes, self.num_nodes, device=self.device)
+        matrix[self.edges[:, 0], self.edges[:, 1]] = self.J
+        return matrix + matrix.T
+
+    def energy(self, spins: torch.Tensor) -> torch.Tensor:
+        """Eq. 2 for each row of `spins` (num_samples, N) -> (num_samples,)."""
+        pair_products = spins[:, self.edges[:, 0]] * spins[:, self.edges[:, 1]]
+        return -(spins @ self.h) - pair_products @ self.J
+
+    def edge_correlations(self, spins: torch.Tensor) -> torch.Tensor:
+        """<z_i z_j> on the edges, shape (E,)."""
+        return (spins[:, self.edges[:, 0]] * spins[:, self.edges[:, 1]]).mean(dim=0)
+
+    @torch.no_grad()
+    def update(
+        self, data_spins: torch.Tensor, model_spins: torch.Tensor, lr: float
+    ) -> dict[str, float]:
+        """One gray-box step (Eq. 11-12, beta = 1) from data and model samples.
+
+        ``J_ij += lr (<z_i z_j>_data - <z_i z_j>_model)``, ``h_i += lr (<z_i>_data - <z_i>_model)``.
+        Returns the L1 metric of Eq. 13 (all pairs i < j, measured before the step), the same sum
+        over the edges only, and the largest parameter change.
+        """
+        data_spins = data_spins.to(self.device, torch.float32)
+        model_spins = model_spins.to(self.device, torch.float32)
+        correlation_gap = correlation_matrix(data_spins) - correlation_matrix(model_spins)
+        delta_h = lr * (spin_means(data_spins) - spin_means(model_spins))
+        edge_gap = correlation_gap[self.edges[:, 0], self.edges[:, 1]]
+        delta_J = lr * edge_gap
+        self.h += delta_h
+        self.J += delta_J
+        upper = torch.triu_indices(self.num_nodes, self.num_nodes, offset=1, device=self.device)
+        largest_change = torch.cat([delta_h.abs(), delta_J.abs(), delta_h.new_zeros(1)]).max()
+        return {
+            "l1": correlation_gap[upper[0], upper[1]].abs().sum().item(),
+            "l1_edges": edge_gap.abs().sum().item(),
+            "max_change": largest_change.item(),
+        }
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"h": self.h.clone(), "J": self.J.clone(), "edges": self.edges.clone()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Loads h and J saved from a machine on the same graph."""
+        edges = state["edges"].to(self.edges)
+        if edges.shape != self.edges.shape or not torch.equal(edges, self.edges):
+            raise ConfigError("the saved Boltzmann machine was built on another graph")
+        if state["h"].shape != self.h.shape or state["J"].shape != self.J.shape:
+            raise ConfigError("the saved h or J does not match the graph's size")
+        self.h = state["h"].to(self.h).clone()
+        self.J = state["J"].to(self.J).clone()
+
+    def to_bqm(self) -> dimod.BinaryQuadraticModel:
+        """The dimod SPIN model with the same distribution: dimod's sign is the opposite of ours."""
+        edges = self.edges.cpu().numpy()
+        return dimod.BinaryQuadraticModel.from_numpy_vectors(
+            linear=-self.h.double().cpu().numpy(),
+            quadratic=(edges[:, 0], edges[:, 1], -self.J.double().cpu().numpy()),
+            offset=0.0,
+            vartype=dimod.SPIN,
+        )
+
+    @classmethod
+    def from_bqm(cls, bqm: dimod.BinaryQuadraticModel) -> BoltzmannMachine:
+        """A machine with the same distribution as `bqm`; node i is ``list(bqm.variables)[i]``.
+
+        A BINARY model is converted to SPIN first (its offset does not change the distribution).
+        """
+        spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
+        linear, (rows, cols, values), _, labels = spin_bqm.to_numpy_vectors(
+            variable_order=list(spin_bqm.variables), return_labels=True
+        )
+        graph = nx.Graph()
+        graph.add_nodes_from(range(len(labels)))
+        graph.add_edges_from(zip(rows.tolist(), cols.tolist(), strict=True))
+        machine = cls(graph)
+        machine.h = torch.as_tensor(-linear, dtype=torch.float32)
+        coupling = {(min(r, c), max(r, c)): -v for r, c, v in zip(rows, cols, values, strict=True)}
+        machine.J = torch.tensor(
+            [coupling[tuple(edge)] for edge in machine.edges.tolist()], dtype=torch.float32
+        )
+        return machine
+
+
+def random_machine(graph: nx.Graph, seed: int, h_scale: float, J_scale: float) -> BoltzmannMachine:
+    """A machine with h ~ U[-h_scale, h_scale] and J ~ U[-J_scale, J_scale] (tests, demos)."""
+    machine = BoltzmannMachine(graph)
+    generator = np.random.default_rng(seed)
+    machine.h = torch.as_tensor(
+        generator.uniform(-h_scale, h_scale, machine.num_nodes), dtype=torch.float32
+    )
+    machine.J = torch.as_tensor(
+        generator.uniform(-J_scale, J_scale, machine.edges.shape[0]), dtype=torch.float32
+    )
+    return machine

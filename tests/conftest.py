@@ -1,0 +1,5 @@
+import warnings
+
+warnings.filterwarnings(
+    "ignore", message="dwave-networkx is deprecated", category=DeprecationWarning
+)
