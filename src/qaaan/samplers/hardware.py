@@ -1,0 +1,360 @@
+"""The QPU path (paper section 6.2): embed the logical graph, sample on the device, unembed.
+
+- The target graph is the device's working qubits and couplers; dead ones are never used.
+- A Chimera logical graph is placed one to one (chain length 1) by shifting its unit cells on the
+  device's Chimera lattice to a position where every qubit and coupler works; complete graphs get
+  a clique embedding (minorminer.busclique), bipartite graphs a biclique embedding on Chimera
+  (vertical chains for one part, horizontal for the other, as Adachi and Henderson 2015), and
+  anything else minorminer's heuristic. Embeddings are computed once per graph and reused.
+- h and J are divided by a scale factor so that they fit the device's ``h_range`` and
+  ``j_range`` (only shrunk, unless ``auto_scale``: gray-box training learns parameters in the
+  device's own units, so they are not rescaled when they fit); chain couplings are set to the
+  strongest ferromagnetic value of the device (-1 on a 2000Q).
+- Unembedding is a majority vote per chain; a tie is broken by a fair coin (dwave-system's
+  ``majority_vote`` always picks +1, a bias towards +1 for even chains).
+
+`MockDWave` runs all of this offline on dwave-system's MockDWaveSampler shaped as a D-Wave
+2000Q, with a Boltzmann-like substitute sampler; `DWave` on a real QPU through Leap.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dimod
+import dwave.embedding
+import dwave.embedding.chimera
+import dwave.graphs as dg
+import minorminer
+import minorminer.busclique
+import networkx as nx
+import numpy as np
+import torch
+from dwave.system.testing import MockDWaveSampler
+
+from qaaan.bm import BoltzmannMachine
+from qaaan.errors import ConfigError
+from qaaan.samplers.base import (
+    Sampler,
+    check_choice,
+    check_nonnegative_int,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+)
+from qaaan.samplers.dimod_backed import sampleset_to_spins
+from qaaan.samplers.gibbs import GibbsSampler
+
+Embedding = dict[int, tuple[int, ...]]
+
+D_WAVE_2000Q = {"shape": [16, 16, 4], "h_range": [-2.0, 2.0], "j_range": [-1.0, 1.0]}
+
+
+def _chimera_symmetries(m: int):
+    """The 8 symmetries of the C(m, m, 4) cell grid: transpose (swapping the shores) and flips."""
+    for transpose in (False, True):
+        for flip_rows in (False, True):
+            for flip_columns in (False, True):
+
+                def symmetry(i, j, u, k, t=transpose, fr=flip_rows, fc=flip_columns):
+                    i, j, u = (j, i, 1 - u) if t else (i, j, u)
+                    return (m - 1 - i if fr else i), (m - 1 - j if fc else j), u, k
+
+                yield symmetry
+
+
+def place_chimera(graph: nx.Graph, target: nx.Graph, rng: np.random.Generator) -> Embedding | None:
+    """A one-to-one placement of a Chimera logical graph on a Chimera device, or None.
+
+    The logical graph lives on C(m, m, 4) (`qaaan.topology.chimera`); every symmetry and shift of
+    its cell grid on the device lattice where all its qubits and couplers work is a valid
+    placement, and `rng` picks one (so seeds give different embeddings, as the paper's 5 runs).
+    """
+    rows, columns = target.graph["rows"], target.graph["columns"]
+    tile = target.graph["tile"]
+    m = graph.graph["shape"][0]
+    if graph.graph["shape"][2] != tile or m > min(rows, columns):
+        return None
+    logical = dg.chimera_coordinates(m, m, tile)
+    device = dg.chimera_coordinates(rows, columns, tile)
+    cells = [logical.linear_to_chimera(q) for q in graph.graph["linear_labels"]]
+    placements = []
+    for symmetry in _chimera_symmetries(m):
+        moved = [symmetry(*cell) for cell in cells]
+        for di in range(rows - m + 1):
+            for dj in range(columns - m + 1):
+                qubits = [device.chimera_to_linear((i + di, j + dj, u, k)) for i, j, u, k in moved]
+                working = all(q in target for q in qubits) and all(
+                    target.has_edge(qubits[a], qubits[b]) for a, b in graph.edges
+                )
+                if working:
+                    placements.append(qubits)
+    if not placements:
+        return None
+    qubits = placements[rng.integers(len(placements))]
+    return {node: (qubit,) for node, qubit in enumerate(qubits)}
+
+
+def _biclique_on_chimera(graph: nx.Graph, target: nx.Graph) -> Embedding | None:
+    left, right = graph.graph["parts"]
+    shape = (target.graph["rows"], target.graph["columns"], target.graph["tile"])
+    try:
+        left_chains, right_chains = dwave.embedding.chimera.find_biclique_embedding(
+            left, right, *shape, target_edges=list(target.edges)
+        )
+    except ValueError:
+        return None
+    return {**left_chains, **right_chains}
+
+
+MINORMINER_TIMEOUT = 30.0
+
+
+def _too_large(graph: nx.Graph, target: nx.Graph) -> bool:
+    """A quick necessary condition for an embedding to exist.
+
+    A chain of L qubits of degree at most d has at most (d - 2) L + 2 couplers leaving it, so a
+    node of logical degree k needs L >= (k - 2) / (d - 2); the chains must fit the working qubits.
+    """
+    device_degree = max((d for _, d in target.degree), default=0)
+    if device_degree <= 2:
+        return graph.number_of_nodes() > target.number_of_nodes()
+    needed = sum(max(1, -(-(k - 2) // (device_degree - 2))) for _, k in graph.degree)
+    return needed > target.number_of_nodes()
+
+
+def find_embedding(graph: nx.Graph, target: nx.Graph, rng: np.random.Generator) -> Embedding:
+    """Chains of working qubits for each logical node (see the module docstring)."""
+    family = graph.graph.get("family")
+    does_not_fit = ConfigError(
+        f"the {family or 'given'} graph with {graph.number_of_nodes()} nodes does not fit "
+        f"the device's {target.number_of_nodes()} working qubits; use a smaller or sparser "
+        "latent graph (a 2000Q holds complete graphs up to 64 nodes)"
+    )
+    if _too_large(graph, target):
+        raise does_not_fit
+    on_chimera = target.graph.get("family") == "chimera"
+    embedding = None
+    if family == "chimera" and on_chimera:
+        embedding = place_chimera(graph, target, rng)
+    elif family == "complete":
+        seed = int(rng.integers(2**31))
+        embedding = minorminer.busclique.find_clique_embedding(
+            graph.number_of_nodes(), target, seed=seed, use_cache=False
+        )
+    elif family == "bipartite" and on_chimera:
+        embedding = _biclique_on_chimera(graph, target)
+    if not embedding or not dwave.embedding.is_valid_embedding(embedding, graph, target):
+        embedding = minorminer.find_embedding(
+            list(graph.edges),
+            list(target.edges),
+            random_seed=int(rng.integers(2**31)),
+            timeout=MINORMINER_TIMEOUT,
+        )
+        embedding = {node: embedding[node] for node in graph.nodes if node in embedding}
+    if len(embedding) != graph.number_of_nodes() or not dwave.embedding.is_valid_embedding(
+        embedding, graph, target
+    ):
+        raise does_not_fit
+    return {node: tuple(chain) for node, chain in embedding.items()}
+
+
+def unembed_majority(
+    qubit_spins: np.ndarray, chains: list[np.ndarray], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Majority vote per chain, ties broken by a fair coin.
+
+    `qubit_spins` is (num_reads, num_qubits); chain i lists the columns of logical node i.
+    Returns the logical spins (num_reads, N) and whether each chain was broken (num_reads, N).
+    """
+    num_reads = qubit_spins.shape[0]
+    votes = np.stack([qubit_spins[:, chain].sum(axis=1) for chain in chains], axis=1)
+    lengths = np.array([len(chain) for chain in chains])
+    coin = rng.choice(np.array([-1, 1], dtype=np.int8), size=(num_reads, len(chains)))
+    spins = np.where(votes == 0, coin, np.sign(votes)).astype(np.int8)
+    broken = np.abs(votes) != lengths
+    return spins, broken
+
+
+def scale_factor(bqm: dimod.BinaryQuadraticModel, properties: dict, auto_scale: bool) -> float:
+    """The divisor that brings the logical h and J into the device's h_range and j_range.
+
+    Embedding splits a logical h over its chain and a logical J over the couplers between two
+    chains, so the physical values are no larger than the logical ones.
+    """
+    linear, (_, _, quadratic), _ = bqm.to_numpy_vectors()
+    ratios = [0.0]
+    if len(linear):
+        ratios.append(np.abs(linear).max() / min(abs(v) for v in properties["h_range"]))
+    if len(quadratic):
+        ratios.append(np.abs(quadratic).max() / min(abs(v) for v in properties["j_range"]))
+    largest = max(ratios)
+    if auto_scale:
+        return largest if largest > 0 else 1.0
+    return max(largest, 1.0)
+
+
+class QPUSampler(Sampler):
+    """The QPU path on any structured dimod sampler (a QPU, or a mock of one)."""
+
+    def __init__(
+        self,
+        qpu: dimod.Sampler,
+        *,
+        seed: int | None,
+        auto_scale: bool,
+        qpu_parameters: dict[str, Any],
+    ):
+        self.qpu = qpu
+        self.target = qpu.to_networkx_graph()
+        self.auto_scale = bool(auto_scale)
+        self.qpu_parameters = qpu_parameters
+        self.rng = np.random.default_rng(seed)
+        self.embeddings: dict[bytes, Embedding] = {}
+        self.info = {}
+
+    def embedding_for(self, bm: BoltzmannMachine) -> Embedding:
+        key = bm.num_nodes.to_bytes(4, "little") + bm.edges.cpu().numpy().tobytes()
+        if key not in self.embeddings:
+            self.embeddings[key] = find_embedding(bm.graph, self.target, self.rng)
+        return self.embeddings[key]
+
+    def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
+        num_reads = check_positive_int("num_reads", num_reads)
+        embedding = self.embedding_for(bm)
+        logical = bm.to_bqm()
+        scale = scale_factor(logical, self.qpu.properties, self.auto_scale)
+        logical.scale(1.0 / scale)
+        strongest_ferromagnet = -min(self.qpu.properties["j_range"])
+        embedded = dwave.embedding.embed_bqm(
+            logical, embedding, self.target.adj, chain_strength=strongest_ferromagnet
+        )
+        sampleset = self.qpu.sample(embedded, num_reads=num_reads, **self.qpu_parameters)
+        qubits = sorted(embedded.variables)
+        column = {q: i for i, q in enumerate(qubits)}
+        chains = [np.array([column[q] for q in embedding[i]]) for i in range(bm.num_nodes)]
+        spins, broken = unembed_majority(sampleset_to_spins(sampleset, qubits), chains, self.rng)
+        lengths = [len(chain) for chain in chains]
+        self.info = {
+            "chain_break_fraction": float(broken.mean()),
+            "scale": float(scale),
+            "max_chain_length": max(lengths),
+            "mean_chain_length": float(np.mean(lengths)),
+            "qubits": sum(lengths),
+            "timing": dict(sampleset.info.get("timing", {})),
+        }
+        return torch.as_tensor(spins, dtype=torch.float32, device=bm.device)
+
+
+def mock_2000q(
+    dead_fraction: float, seed: int | None, substitute: dimod.Sampler, substitute_kwargs: dict
+) -> MockDWaveSampler:
+    """MockDWaveSampler shaped as a D-Wave 2000Q (C16, 2048 qubits, h in [-2, 2], J in [-1, 1]).
+
+    A `dead_fraction` of the qubits, and the same share of the couplers, is removed (chosen by
+    `seed`). Real 2000Qs had about 0.3% dead qubits; a few % leave no room for a one-to-one
+    Chimera placement, and the path then falls back to minorminer's chains.
+    """
+    lattice = dg.chimera_graph(*D_WAVE_2000Q["shape"])
+    rng = np.random.default_rng(seed)
+    qubits, couplers = np.array(sorted(lattice.nodes)), sorted(lattice.edges)
+    dead_qubits = rng.choice(qubits, size=round(dead_fraction * len(qubits)), replace=False)
+    dead_couplers = rng.choice(
+        len(couplers), size=round(dead_fraction * len(couplers)), replace=False
+    )
+    mock = MockDWaveSampler(
+        topology_type="chimera",
+        topology_shape=D_WAVE_2000Q["shape"],
+        broken_nodes=[int(q) for q in dead_qubits],
+        broken_edges={couplers[i] for i in dead_couplers},
+        substitute_sampler=substitute,
+        substitute_kwargs=substitute_kwargs,
+        exact_solver_cutoff=0,
+    )
+    mock.properties.update(
+        chip_id="MockDWave2000Q",
+        h_range=D_WAVE_2000Q["h_range"],
+        j_range=D_WAVE_2000Q["j_range"],
+    )
+    return mock
+
+
+class MockDWave(QPUSampler):
+    """The whole QPU path offline on a mock 2000Q.
+
+    Options: ``dead_fraction`` (share of dead qubits and couplers), ``seed`` (dead qubits,
+    embedding choice, tie coins, substitute), ``auto_scale``, and the Boltzmann-like substitute
+    that plays the device: ``substitute`` ('gibbs'), its ``beta`` (the device's inverse
+    temperature in problem units), ``sweeps`` and ``burn_in`` per call.
+    """
+
+    name = "mock-dwave"
+
+    def __init__(
+        self,
+        *,
+        dead_fraction: float = 0.0,
+        seed: int | None = None,
+        auto_scale: bool = False,
+        substitute: str = "gibbs",
+        beta: float = 1.0,
+        sweeps: int = 100,
+        burn_in: int = 0,
+    ):
+        seed = check_seed(seed)
+        if not isinstance(dead_fraction, int | float) or not 0 <= dead_fraction < 0.5:
+            raise ConfigError(f"dead_fraction must be a number in [0, 0.5), got {dead_fraction!r}")
+        check_choice("substitute", substitute, ("gibbs",))
+        device = GibbsSampler(
+            sweeps=check_positive_int("sweeps", sweeps),
+            burn_in=check_nonnegative_int("burn_in", burn_in),
+            beta=check_positive_float("beta", beta),
+            seed=seed,
+        )
+        qpu = mock_2000q(dead_fraction, seed, device, substitute_kwargs={})
+        super().__init__(qpu, seed=seed, auto_scale=auto_scale, qpu_parameters={})
+
+
+def _credentials_configured() -> bool:
+    from dwave.cloud.config import load_config
+
+    if os.environ.get("DWAVE_API_TOKEN"):
+        return True
+    try:
+        return bool(load_config().get("token"))
+    except Exception:  # an unreadable or malformed config file means: not configured
+        return False
+
+
+class DWave(QPUSampler):
+    """A real D-Wave QPU through Leap (its own topology and dead qubits).
+
+    Options: ``solver`` (a solver name, or None for Leap's default QPU), ``seed`` (embedding and
+    tie coins), ``auto_scale``, ``annealing_time`` in µs (the paper used 1 µs; None is the
+    device's default).
+    """
+
+    name = "dwave"
+
+    def __init__(
+        self,
+        *,
+        solver: str | None = None,
+        seed: int | None = None,
+        auto_scale: bool = False,
+        annealing_time: float | None = None,
+    ):
+        seed = check_seed(seed)
+        parameters = {}
+        if annealing_time is not None:
+            parameters["annealing_time"] = check_positive_float("annealing_time", annealing_time)
+        if not _credentials_configured():
+            raise ConfigError(
+                "no D-Wave credentials: set DWAVE_API_TOKEN or create a config file with "
+                "`dwave config create` (see docs.ocean.dwavesys.com, 'Configuring Access to Leap')"
+            )
+        from dwave.system import DWaveSampler
+
+        qpu = DWaveSampler(solver=solver) if solver else DWaveSampler()
+        super().__init__(qpu, seed=seed, auto_scale=auto_scale, qpu_parameters=parameters)
