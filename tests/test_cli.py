@@ -1,0 +1,73 @@
+"""The `qaaan` command: what it prints, and one-line errors with exit code 2 for bad input."""
+
+import pytest
+from typer.testing import CliRunner
+
+from qaaan.cli import app
+
+runner = CliRunner()
+
+
+def test_sample_bm_compares_with_exact_enumeration():
+    result = runner.invoke(
+        app,
+        ["sample-bm", "--topology", "bipartite", "--nodes", "8", "--sampler", "gibbs",
+         "--sampler-option", "sweeps=5", "--reads", "4000", "--calls", "5"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "bipartite(8), 16 edges" in result.output
+    deviation = float(result.output.split("max |moment - exact|")[1].split()[1])
+    assert deviation < 0.05
+
+
+def test_sample_bm_reads_a_config_file_and_options_override_it(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('topology = "complete"\nnodes = 6\nsampler = "exact"\ncalls = 2\n')
+    result = runner.invoke(app, ["sample-bm", "--config", str(config), "--nodes", "5"])
+    assert result.exit_code == 0, result.output
+    assert "complete(5), 10 edges" in result.output
+
+
+def test_samplers_lists_the_registry():
+    result = runner.invoke(app, ["samplers"])
+    assert result.exit_code == 0
+    for name in ("exact", "gibbs", "sa", "mock-dwave", "dwave"):
+        assert name in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--sampler", "gibs"], "unknown sampler 'gibs'; available:"),
+        (["--topology", "ring"], "unknown topology 'ring'; allowed:"),
+        (["--nodes", "0"], "number of nodes must be a positive integer, got 0"),
+        (["--sampler-option", "sweeps"], "option 'sweeps' must have the form KEY=VALUE"),
+        (["--sampler-option", "sweeps=-2"], "sweeps must be a positive integer, got -2"),
+        (["--sampler-option", "color=red"], "unknown option(s) color for sampler 'gibbs'"),
+        (["--device", "tpu"], "device must be one of auto, cpu, cuda; got 'tpu'"),
+        (["--config", "missing.toml"], "config file 'missing.toml' does not exist"),
+        (["--sampler", "exact", "--nodes", "30"], "exact enumeration needs N <= 20, got N = 30"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(arguments, message):
+    result = runner.invoke(app, ["sample-bm", "--calls", "1", *arguments])
+    assert result.exit_code == 2
+    error_lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(error_lines) == 1 and message in error_lines[0]
+
+
+def test_bad_config_files(tmp_path):
+    bad_key = tmp_path / "a.yaml"
+    bad_key.write_text("nodez: 8\n")
+    result = runner.invoke(app, ["sample-bm", "--config", str(bad_key)])
+    assert (
+        result.exit_code == 2 and "unknown config key(s) nodez; allowed: topology" in result.output
+    )
+    bad_type = tmp_path / "b.toml"
+    bad_type.write_text('nodes = "many"\n')
+    result = runner.invoke(app, ["sample-bm", "--config", str(bad_type)])
+    assert result.exit_code == 2 and "nodes must be of type int, got 'many'" in result.output
+    broken = tmp_path / "c.toml"
+    broken.write_text("nodes = = 3\n")
+    result = runner.invoke(app, ["sample-bm", "--config", str(broken)])
+    assert result.exit_code == 2 and "is not valid" in result.output
