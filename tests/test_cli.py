@@ -47,10 +47,16 @@ def test_samplers_lists_the_registry():
         (["--device", "tpu"], "device must be one of auto, cpu, cuda; got 'tpu'"),
         (["--config", "missing.toml"], "config file 'missing.toml' does not exist"),
         (["--sampler", "exact", "--nodes", "30"], "exact enumeration needs N <= 20, got N = 30"),
+        (["--calls", "0"], "calls must be a positive integer, got 0"),
+        (["--seed", "-1"], "seed must be an integer >= 0, got -1"),
+        (["--reads", "0"], "num_reads must be a positive integer, got 0"),
+        (["--sampler-option", "beta=1e-3x"], "beta must be a number > 0, got '1e-3x'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(arguments, message):
-    result = runner.invoke(app, ["sample-bm", "--calls", "1", *arguments])
+    result = runner.invoke(
+        app, ["sample-bm", "--calls", "1", *arguments]
+    )  # --calls may be overridden
     assert result.exit_code == 2
     error_lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(error_lines) == 1 and message in error_lines[0]
@@ -71,3 +77,13 @@ def test_bad_config_files(tmp_path):
     broken.write_text("nodes = = 3\n")
     result = runner.invoke(app, ["sample-bm", "--config", str(broken)])
     assert result.exit_code == 2 and "is not valid" in result.output
+
+
+def test_option_values_are_read_as_numbers_where_they_are_numbers():
+    from qaaan.config import parse_option
+
+    assert parse_option("beta=1e-3") == ("beta", 0.001)
+    assert parse_option("sweeps=10") == ("sweeps", 10)
+    assert parse_option("auto_scale=true") == ("auto_scale", True)
+    assert parse_option("beta_range=[1, 2]") == ("beta_range", [1, 2])
+    assert parse_option("solver=Advantage_system4.1") == ("solver", "Advantage_system4.1")

@@ -176,3 +176,27 @@ def test_mock_is_reproducible_with_a_seed():
     bm = random_machine(topology.complete(6), seed=0, h_scale=0.5, J_scale=0.2)
     runs = [samplers.make("mock-dwave", seed=3, sweeps=5).sample(bm, 100) for _ in range(2)]
     assert torch.equal(*runs)
+
+
+def test_auto_scale_must_be_a_boolean():
+    with pytest.raises(ConfigError, match="auto_scale must be true or false, got 'no'"):
+        samplers.make("mock-dwave", auto_scale="no")
+
+
+def test_grouped_qpu_reads_come_back_in_iid_order():
+    """The mock, like a QPU, groups identical reads; expanded in place they would sit in runs."""
+    bm = random_machine(topology.chimera(10), seed=0, h_scale=0.1, J_scale=0.1)
+    spins = samplers.make("mock-dwave", seed=0).sample(bm, 2000)
+    equal_neighbours = (spins[1:] == spins[:-1]).all(dim=1).sum().item()
+    assert equal_neighbours < 50  # about 2000 * sum(p^2), a few, for this near-uniform model
+
+
+def test_minorminer_fallback_places_isolated_nodes():
+    import networkx as nx
+
+    graph = nx.Graph([(0, 1), (1, 2)])
+    graph.add_node(3)  # no edges: minorminer alone would leave it out
+    target = samplers.make("mock-dwave").target
+    embedding = hardware.find_embedding(graph, target, np.random.default_rng(0))
+    assert sorted(embedding) == [0, 1, 2, 3]
+    assert dwave.embedding.is_valid_embedding(embedding, graph, target)

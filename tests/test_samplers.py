@@ -139,3 +139,29 @@ def test_bad_num_reads_is_refused():
     bm = BoltzmannMachine(topology.complete(4))
     with pytest.raises(ConfigError, match="num_reads must be a positive integer, got 0"):
         samplers.make("gibbs").sample(bm, 0)
+
+
+def test_sa_refusals_are_config_errors():
+    bm = random_machine(GRAPHS["chimera10"], seed=0, h_scale=0.5, J_scale=0.5)
+    with pytest.raises(ConfigError, match="SimulatedAnnealingSampler refused its options"):
+        samplers.make("sa", beta_schedule_type="foo").sample(bm, 10)
+    with pytest.raises(ConfigError, match="num_reads must be a positive integer, got 0"):
+        samplers.make("sa").sample(bm, 0)
+
+
+def test_unseeded_samplers_are_random_and_seeds_are_bounded():
+    bm = random_machine(GRAPHS["complete8"], seed=0, h_scale=0.1, J_scale=0.1)
+    assert not torch.equal(
+        samplers.make("exact").sample(bm, 64), samplers.make("exact").sample(bm, 64)
+    )
+    with pytest.raises(ConfigError, match="seed must be below 2\\*\\*63"):
+        samplers.make("exact", seed=2**70)
+
+
+def test_building_machines_from_parameters_leaves_torch_global_rng_alone():
+    bqm = random_machine(GRAPHS["complete8"], seed=0, h_scale=0.1, J_scale=0.1).to_bqm()
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    BoltzmannMachine.from_bqm(bqm)
+    assert torch.equal(torch.rand(3), expected)

@@ -70,6 +70,7 @@ class BoltzmannMachine:
 
     def energy(self, spins: torch.Tensor) -> torch.Tensor:
         """Eq. 2 for each row of `spins` (num_samples, N) -> (num_samples,)."""
+        spins = spins.to(self.device, torch.float32)
         pair_products = spins[:, self.edges[:, 0]] * spins[:, self.edges[:, 1]]
         return -(spins @ self.h) - pair_products @ self.J
 
@@ -139,7 +140,7 @@ class BoltzmannMachine:
         graph = nx.Graph()
         graph.add_nodes_from(range(len(labels)))
         graph.add_edges_from(zip(rows.tolist(), cols.tolist(), strict=True))
-        machine = cls(graph)
+        machine = cls(graph, seed=0)  # a private generator: h and J are replaced below
         machine.h = torch.as_tensor(-linear, dtype=torch.float32)
         coupling = {(min(r, c), max(r, c)): -v for r, c, v in zip(rows, cols, values, strict=True)}
         machine.J = torch.tensor(
@@ -150,7 +151,7 @@ class BoltzmannMachine:
 
 def random_machine(graph: nx.Graph, seed: int, h_scale: float, J_scale: float) -> BoltzmannMachine:
     """A machine with h ~ U[-h_scale, h_scale] and J ~ U[-J_scale, J_scale] (tests, demos)."""
-    machine = BoltzmannMachine(graph)
+    machine = BoltzmannMachine(graph, seed=0)  # a private generator: h and J are replaced below
     generator = np.random.default_rng(seed)
     machine.h = torch.as_tensor(
         generator.uniform(-h_scale, h_scale, machine.num_nodes), dtype=torch.float32

@@ -20,7 +20,7 @@ from rich.table import Table
 from qaaan import samplers, topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
 from qaaan.config import build, parse_option, resolve_device
-from qaaan.errors import ConfigError
+from qaaan.errors import ConfigError, check_positive_int, check_seed
 from qaaan.samplers.exact import MAX_NODES, exact_moments
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -62,6 +62,11 @@ def run_sample_bm(config: SampleBMConfig) -> dict[str, Any]:
     """Samples a random machine `calls` times and returns what it measured."""
     if not isinstance(config.sampler_options, dict):
         raise ConfigError(f"sampler_options must be a mapping, got {config.sampler_options!r}")
+    check_positive_int("calls", config.calls)
+    check_seed(config.seed)
+    for name in ("h_scale", "j_scale"):
+        if not 0 <= getattr(config, name) < float("inf"):
+            raise ConfigError(f"{name} must be a finite number >= 0, got {getattr(config, name)!r}")
     device = resolve_device(config.device)
     graph = topology.make(config.topology, config.nodes)
     bm = random_machine(graph, config.seed, config.h_scale, config.j_scale).to(device)

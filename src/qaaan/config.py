@@ -66,11 +66,20 @@ def parse_option(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key:
         raise ConfigError(f"option {text!r} must have the form KEY=VALUE")
+    return key.strip().replace("-", "_"), _scalar(raw)
+
+
+def _scalar(raw: str) -> Any:
+    """An int or float if `raw` reads as one (YAML reads '1e-3' as a string), else YAML."""
+    for number in (int, float):
+        try:
+            return number(raw)
+        except ValueError:
+            pass
     try:
-        value = yaml.safe_load(raw)
+        return yaml.safe_load(raw)
     except yaml.YAMLError:
-        value = raw
-    return key.strip().replace("-", "_"), value
+        return raw
 
 
 def resolve_device(name: str) -> torch.device:

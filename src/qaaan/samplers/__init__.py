@@ -34,7 +34,7 @@ def available() -> list[str]:
 
 def option_names(name: str) -> list[str]:
     """The keyword options of the sampler registered as `name`."""
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise ConfigError(f"unknown sampler {name!r}; available: {', '.join(available())}")
     return _REGISTRY[name].option_names()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 import inspect
-import numbers
 from typing import Any, ClassVar
 
 import dimod
@@ -18,7 +17,7 @@ import numpy as np
 import torch
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import ConfigError
+from qaaan.errors import ConfigError, check_positive_int
 
 
 class Sampler(abc.ABC):
@@ -93,35 +92,3 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
             (samples.astype(np.int8), list(spin_bqm.variables)), spin_bqm
         )
         return sampleset.change_vartype(bqm.vartype, inplace=False)
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_nonnegative_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
-def check_positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ConfigError(f"{name} must be a number > 0, got {value!r}")
-    if not np.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
-def check_seed(value: Any) -> int | None:
-    if value is None:
-        return None
-    return check_nonnegative_int("seed", value)
-
-
-def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value

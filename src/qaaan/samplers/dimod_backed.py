@@ -14,7 +14,8 @@ import torch
 from dwave.samplers import SimulatedAnnealingSampler
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.samplers.base import Sampler, check_seed
+from qaaan.errors import ConfigError, check_positive_int, check_seed
+from qaaan.samplers.base import Sampler
 
 
 def sampleset_to_spins(sampleset: dimod.SampleSet, variables: list) -> np.ndarray:
@@ -43,8 +44,17 @@ class DimodSampler(Sampler):
         self.info = {}
 
     def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
+        num_reads = check_positive_int("num_reads", num_reads)
         seed = {} if self.seed is None else {"seed": int(self.seeds.integers(2**31))}
-        sampleset = self.child.sample(bm.to_bqm(), num_reads=num_reads, **seed, **self.parameters)
+        try:
+            sampleset = self.child.sample(
+                bm.to_bqm(), num_reads=num_reads, **seed, **self.parameters
+            )
+        except (ValueError, TypeError) as error:
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ConfigError(
+                f"{type(self.child).__name__} refused its options {self.parameters}: {message}"
+            ) from error
         spins = sampleset_to_spins(sampleset, list(range(bm.num_nodes)))
         self.info = dict(sampleset.info)
         return torch.as_tensor(spins, dtype=torch.float32, device=bm.device)

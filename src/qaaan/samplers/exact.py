@@ -5,8 +5,12 @@ from __future__ import annotations
 import torch
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import ConfigError
-from qaaan.samplers.base import TorchDimodSampler, check_positive_float, check_seed
+from qaaan.errors import (
+    ConfigError,
+    check_positive_float,
+    check_seed,
+)
+from qaaan.samplers.base import TorchDimodSampler
 
 MAX_NODES = 20
 
@@ -48,8 +52,7 @@ class ExactSampler(TorchDimodSampler):
         self.beta = check_positive_float("beta", beta)
         super().__init__(beta=self.beta, seed=check_seed(seed))
         self.generator = torch.Generator()
-        if seed is not None:
-            self.generator.manual_seed(seed)
+        self.generator.manual_seed(seed if seed is not None else torch.seed())
 
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         states, probabilities = boltzmann_distribution(bm, self.beta)

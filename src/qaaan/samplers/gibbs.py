@@ -24,15 +24,15 @@ import numpy as np
 import torch
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import ConfigError
-from qaaan.samplers.base import (
-    TorchDimodSampler,
+from qaaan.errors import (
+    ConfigError,
     check_choice,
     check_nonnegative_int,
     check_positive_float,
     check_positive_int,
     check_seed,
 )
+from qaaan.samplers.base import TorchDimodSampler
 from qaaan.topology import colour_classes
 
 BACKENDS = ("auto", "numba", "torch")

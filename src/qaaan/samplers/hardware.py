@@ -34,15 +34,16 @@ import torch
 from dwave.system.testing import MockDWaveSampler
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import ConfigError
-from qaaan.samplers.base import (
-    Sampler,
+from qaaan.errors import (
+    ConfigError,
+    check_bool,
     check_choice,
     check_nonnegative_int,
     check_positive_float,
     check_positive_int,
     check_seed,
 )
+from qaaan.samplers.base import Sampler
 from qaaan.samplers.dimod_backed import sampleset_to_spins
 from qaaan.samplers.gibbs import GibbsSampler
 
@@ -124,6 +125,17 @@ def _too_large(graph: nx.Graph, target: nx.Graph) -> bool:
     return needed > target.number_of_nodes()
 
 
+def _place_isolated_nodes(graph: nx.Graph, target: nx.Graph, embedding: dict) -> None:
+    """minorminer embeds edges only: give each node without edges a free working qubit."""
+    used = {q for chain in embedding.values() for q in chain}
+    free = (q for q in sorted(target.nodes) if q not in used)
+    for node in sorted(graph.nodes):
+        if node not in embedding:
+            qubit = next(free, None)
+            if qubit is not None:
+                embedding[node] = (qubit,)
+
+
 def find_embedding(graph: nx.Graph, target: nx.Graph, rng: np.random.Generator) -> Embedding:
     """Chains of working qubits for each logical node (see the module docstring)."""
     family = graph.graph.get("family")
@@ -153,6 +165,7 @@ def find_embedding(graph: nx.Graph, target: nx.Graph, rng: np.random.Generator) 
             timeout=MINORMINER_TIMEOUT,
         )
         embedding = {node: embedding[node] for node in graph.nodes if node in embedding}
+        _place_isolated_nodes(graph, target, embedding)
     if len(embedding) != graph.number_of_nodes() or not dwave.embedding.is_valid_embedding(
         embedding, graph, target
     ):
@@ -208,7 +221,7 @@ class QPUSampler(Sampler):
     ):
         self.qpu = qpu
         self.target = qpu.to_networkx_graph()
-        self.auto_scale = bool(auto_scale)
+        self.auto_scale = check_bool("auto_scale", auto_scale)
         self.qpu_parameters = qpu_parameters
         self.rng = np.random.default_rng(seed)
         self.embeddings: dict[bytes, Embedding] = {}
@@ -234,7 +247,9 @@ class QPUSampler(Sampler):
         qubits = sorted(embedded.variables)
         column = {q: i for i, q in enumerate(qubits)}
         chains = [np.array([column[q] for q in embedding[i]]) for i in range(bm.num_nodes)]
-        spins, broken = unembed_majority(sampleset_to_spins(sampleset, qubits), chains, self.rng)
+        # a QPU groups identical reads: shuffle the expanded rows back into i.i.d. order
+        qubit_spins = self.rng.permutation(sampleset_to_spins(sampleset, qubits), axis=0)
+        spins, broken = unembed_majority(qubit_spins, chains, self.rng)
         lengths = [len(chain) for chain in chains]
         self.info = {
             "chain_break_fraction": float(broken.mean()),
