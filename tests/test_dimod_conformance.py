@@ -41,6 +41,6 @@ def test_dimod_calls_do_not_disturb_the_persistent_chains():
     bm = random_machine(topology.complete(4), seed=5, h_scale=1.0, J_scale=0.5)
     sampler = samplers.make("gibbs", seed=0)
     before = sampler.sample(bm, 10)
-    chains = sampler.spins.clone()
+    chains = sampler.chains.spins.clone()
     sampler.sample(bm.to_bqm(), num_reads=3, sweeps=4)
-    assert before.shape == (10, 4) and (sampler.spins == chains).all()
+    assert before.shape == (10, 4) and (sampler.chains.spins == chains).all()

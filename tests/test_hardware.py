@@ -25,7 +25,9 @@ def _record_embedded_bqms(sampler):
 
 @pytest.mark.parametrize("dead_fraction", [0.0, 0.01])
 def test_chimera_latent_space_is_placed_one_to_one(dead_fraction):
-    sampler = samplers.make("mock-dwave", dead_fraction=dead_fraction, seed=0, sweeps=5)
+    sampler = samplers.make(
+        "mock-dwave", dead_fraction=dead_fraction, seed=0, substitute_options={"sweeps": 5}
+    )
     bm = BoltzmannMachine(topology.chimera(100), seed=0)
     spins = sampler.sample(bm, 50)
     assert spins.shape == (50, 100)
@@ -55,7 +57,7 @@ def test_dead_qubits_and_couplers_are_avoided(graph):
 
 
 def test_complete_and_bipartite_graphs_get_chains():
-    sampler = samplers.make("mock-dwave", seed=0, sweeps=5)
+    sampler = samplers.make("mock-dwave", seed=0, substitute_options={"sweeps": 5})
     sampler.sample(BoltzmannMachine(topology.complete(36)), 10)
     assert sampler.info["max_chain_length"] == 10  # busclique's K36 on a perfect C16: 36/4 + 1
     sampler.sample(BoltzmannMachine(topology.bipartite(36)), 10)
@@ -64,7 +66,7 @@ def test_complete_and_bipartite_graphs_get_chains():
 
 
 def test_embeddings_are_computed_once_per_graph(monkeypatch):
-    sampler = samplers.make("mock-dwave", seed=0, sweeps=2)
+    sampler = samplers.make("mock-dwave", seed=0, substitute_options={"sweeps": 2})
     calls = []
     original = hardware.find_embedding
     monkeypatch.setattr(hardware, "find_embedding", lambda *a: calls.append(1) or original(*a))
@@ -76,7 +78,7 @@ def test_embeddings_are_computed_once_per_graph(monkeypatch):
 
 
 def test_chain_couplings_are_the_strongest_ferromagnet_and_fields_fit_the_ranges():
-    sampler = samplers.make("mock-dwave", seed=0, sweeps=2)
+    sampler = samplers.make("mock-dwave", seed=0, substitute_options={"sweeps": 2})
     seen = _record_embedded_bqms(sampler)
     bm = random_machine(topology.complete(8), seed=0, h_scale=1.0, J_scale=0.3)
     bm.h[0] = 5.0  # outside the 2000Q's h_range [-2, 2]: everything is divided by 2.5
@@ -139,7 +141,9 @@ def test_mock_dwave_is_boltzmann_on_a_weakly_coupled_chimera_model():
     beta = 1, so the only error is sampling noise: 20,000 reads give a standard deviation of at
     most 0.007 per moment, and 0.03 is over 4 sigma for every one of the 55 moments."""
     bm = random_machine(topology.chimera(10), seed=1, h_scale=0.5, J_scale=0.1)
-    sampler = samplers.make("mock-dwave", dead_fraction=0.01, seed=0, beta=1.0)
+    sampler = samplers.make(
+        "mock-dwave", dead_fraction=0.01, seed=0, substitute_options={"beta": 1.0}
+    )
     assert _deviation(sampler.sample(bm, 20_000), bm, beta=1.0) < 0.03
 
 
@@ -152,7 +156,7 @@ def test_mock_dwave_with_chains_is_close_on_a_weakly_coupled_complete_model():
     """
     bm = random_machine(topology.complete(8), seed=1, h_scale=0.5, J_scale=0.1)
     for beta, tolerance in [(1.0, 0.1), (2.0, 0.06)]:
-        sampler = samplers.make("mock-dwave", seed=0, beta=beta)
+        sampler = samplers.make("mock-dwave", seed=0, substitute_options={"beta": beta})
         spins = sampler.sample(bm, 20_000)
         assert sampler.info["chain_break_fraction"] > 0
         assert _deviation(spins, bm, beta) < tolerance
@@ -174,7 +178,10 @@ def test_dwave_without_credentials_says_how_to_configure(monkeypatch, tmp_path):
 
 def test_mock_is_reproducible_with_a_seed():
     bm = random_machine(topology.complete(6), seed=0, h_scale=0.5, J_scale=0.2)
-    runs = [samplers.make("mock-dwave", seed=3, sweeps=5).sample(bm, 100) for _ in range(2)]
+    runs = [
+        samplers.make("mock-dwave", seed=3, substitute_options={"sweeps": 5}).sample(bm, 100)
+        for _ in range(2)
+    ]
     assert torch.equal(*runs)
 
 

@@ -106,7 +106,7 @@ def test_learning_a_known_machine(model_sampler):
 @pytest.mark.parametrize(
     ("name", "options", "message"),
     [
-        ("gibs", {}, "unknown sampler 'gibs'; available: dwave, exact, gibbs, mock-dwave, sa"),
+        ("gibs", {}, "unknown sampler 'gibs'; available: dwave, exact, gibbs, mock-dwave"),
         ("gibbs", {"sweep": 3}, "unknown option(s) sweep for sampler 'gibbs'; allowed: sweeps"),
         ("gibbs", {"sweeps": 0}, "sweeps must be a positive integer, got 0"),
         ("gibbs", {"burn_in": -1}, "burn_in must be an integer >= 0, got -1"),
@@ -125,7 +125,7 @@ def test_learning_a_known_machine(model_sampler):
             {"dead_fraction": 0.7},
             "dead_fraction must be a number in [0, 0.5), got 0.7",
         ),
-        ("mock-dwave", {"substitute": "steepest"}, "substitute must be one of gibbs"),
+        ("mock-dwave", {"substitute": "steepest"}, "substitute must be one of gibbs, sqa"),
     ],
 )
 def test_bad_names_and_options_are_refused_clearly(name, options, message):

@@ -14,10 +14,11 @@ from typing import Any
 
 from qaaan.errors import ConfigError
 from qaaan.samplers.base import Sampler, TorchDimodSampler
-from qaaan.samplers.dimod_backed import DimodSampler, SimulatedAnnealing
+from qaaan.samplers.dimod_backed import DimodSampler, OpenJijSQA, SimulatedAnnealing
 from qaaan.samplers.exact import ExactSampler, boltzmann_distribution, exact_moments
 from qaaan.samplers.gibbs import GibbsSampler
 from qaaan.samplers.hardware import DWave, MockDWave, QPUSampler
+from qaaan.samplers.sqa import SQASampler
 
 _REGISTRY: dict[str, type[Sampler]] = {}
 
@@ -51,7 +52,15 @@ def make(name: str, **options: Any) -> Sampler:
     return _REGISTRY[name](**options)
 
 
-for _sampler_class in (ExactSampler, GibbsSampler, SimulatedAnnealing, MockDWave, DWave):
+for _sampler_class in (
+    ExactSampler,
+    GibbsSampler,
+    SQASampler,
+    SimulatedAnnealing,
+    OpenJijSQA,
+    MockDWave,
+    DWave,
+):
     register(_sampler_class.name, _sampler_class)
 
 __all__ = [
@@ -60,7 +69,9 @@ __all__ = [
     "ExactSampler",
     "GibbsSampler",
     "MockDWave",
+    "OpenJijSQA",
     "QPUSampler",
+    "SQASampler",
     "Sampler",
     "SimulatedAnnealing",
     "TorchDimodSampler",

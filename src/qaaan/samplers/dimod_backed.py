@@ -71,3 +71,23 @@ class SimulatedAnnealing(DimodSampler):
     @classmethod
     def option_names(cls) -> list[str]:
         return sorted(set(SimulatedAnnealingSampler().parameters) - {"num_reads"})
+
+
+class OpenJijSQA(DimodSampler):
+    """OpenJij's SQASampler, kept as a peer for comparison; its parameters pass through.
+
+    OpenJij gives every read the same result when it is passed a seed, so ``seed`` is not
+    forwarded (runs are not reproducible), and it returns the lowest-energy Trotter slice.
+    """
+
+    name = "openjij-sqa"
+
+    def __init__(self, **parameters: Any):
+        import openjij
+
+        parameters.pop("seed", None)
+        super().__init__(openjij.SQASampler(), **parameters)
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return ["beta", "gamma", "trotter", "num_sweeps", "schedule", "seed"]

@@ -38,14 +38,12 @@ from qaaan.errors import (
     ConfigError,
     check_bool,
     check_choice,
-    check_nonnegative_int,
     check_positive_float,
     check_positive_int,
     check_seed,
 )
 from qaaan.samplers.base import Sampler
 from qaaan.samplers.dimod_backed import sampleset_to_spins
-from qaaan.samplers.gibbs import GibbsSampler
 
 Embedding = dict[int, tuple[int, ...]]
 
@@ -295,13 +293,17 @@ def mock_2000q(
     return mock
 
 
+SUBSTITUTE_DEFAULTS = {"gibbs": {"sweeps": 100, "burn_in": 0}, "sqa": {}}
+
+
 class MockDWave(QPUSampler):
     """The whole QPU path offline on a mock 2000Q.
 
     Options: ``dead_fraction`` (share of dead qubits and couplers), ``seed`` (dead qubits,
-    embedding choice, tie coins, substitute), ``auto_scale``, and the Boltzmann-like substitute
-    that plays the device: ``substitute`` ('gibbs'), its ``beta`` (the device's inverse
-    temperature in problem units), ``sweeps`` and ``burn_in`` per call.
+    embedding choice, tie coins, substitute), ``auto_scale``, and the Boltzmann-like sampler that
+    plays the device: ``substitute`` ('gibbs': classical at its beta, 100 fresh sweeps per call
+    by default; 'sqa': a simulated quantum annealer) with ``substitute_options`` (its options,
+    e.g. ``{"beta": 2.0}``: the device's inverse temperature in problem units).
     """
 
     name = "mock-dwave"
@@ -313,20 +315,18 @@ class MockDWave(QPUSampler):
         seed: int | None = None,
         auto_scale: bool = False,
         substitute: str = "gibbs",
-        beta: float = 1.0,
-        sweeps: int = 100,
-        burn_in: int = 0,
+        substitute_options: dict | None = None,
     ):
+        from qaaan import samplers
+
         seed = check_seed(seed)
         if not isinstance(dead_fraction, int | float) or not 0 <= dead_fraction < 0.5:
             raise ConfigError(f"dead_fraction must be a number in [0, 0.5), got {dead_fraction!r}")
-        check_choice("substitute", substitute, ("gibbs",))
-        device = GibbsSampler(
-            sweeps=check_positive_int("sweeps", sweeps),
-            burn_in=check_nonnegative_int("burn_in", burn_in),
-            beta=check_positive_float("beta", beta),
-            seed=seed,
-        )
+        check_choice("substitute", substitute, tuple(SUBSTITUTE_DEFAULTS))
+        if substitute_options is not None and not isinstance(substitute_options, dict):
+            raise ConfigError(f"substitute_options must be a mapping, got {substitute_options!r}")
+        options = {"seed": seed, **SUBSTITUTE_DEFAULTS[substitute], **(substitute_options or {})}
+        device = samplers.make(substitute, **options)
         qpu = mock_2000q(dead_fraction, seed, device, substitute_kwargs={})
         super().__init__(qpu, seed=seed, auto_scale=auto_scale, qpu_parameters={})
 
