@@ -1,4 +1,7 @@
-"""Time per chain-sweep of `gibbs` against dwave-samplers' simulated annealing at fixed beta.
+"""Sampler speed against peers, in one run: `gibbs` vs dwave-samplers SA, `sqa` vs OpenJij.
+
+Part `gibbs`: time per chain-sweep of `gibbs` against dwave-samplers' simulated annealing at
+fixed beta.
 
 Both run the same number of sweeps on the same random machine with 1000 chains/reads at
 beta = 1 (SA with beta_range = [1, 1]: constant-temperature Metropolis, or Gibbs acceptance),
@@ -6,23 +9,34 @@ in one process, best of `--repeats`. SA runs its reads on one thread; `gibbs` is
 both cores and with one, so it can be compared at equal resources too. The mean energy of the
 returned samples shows that all sample the same distribution.
 
+Part `sqa`: our simulated quantum annealing against OpenJij's SQASampler with the same reads
+(1000), Trotter slices (4, 16), sweeps (1000), beta = 1, Gamma0 = 1 and the same linear schedule
+(given to OpenJij explicitly, one Monte Carlo step per s value; its default is quartic), on the
+same machines. OpenJij returns the lowest-energy slice, so ours is shown with
+return_slices='lowest' as well as 'random'. OpenJij is not seeded (a seed makes all its reads
+identical) and runs once (it takes tens of seconds); ours is the best of `--repeats`. For OpenJij
+both its dense and sparse modes were tried and the faster is used.
+
     python benchmarks/samplers.py   # prints a table, writes benchmarks/results/samplers.json
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import platform
 import time
 from pathlib import Path
 
 import numba
+import openjij
 import torch
 from dwave.samplers import SimulatedAnnealingSampler
 
 from qaaan import samplers, topology
 from qaaan.bm import random_machine
+from qaaan.samplers.dimod_backed import sampleset_to_spins
 
 READS = 1000
 
@@ -62,65 +76,115 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sweeps", type=int, default=1000)
-    parser.add_argument("--torch-sweeps", type=int, default=50, help="the torch kernel is slower")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results/samplers.json")
-    args = parser.parse_args()
-    cores = numba.config.NUMBA_NUM_THREADS
+def gibbs_rows(args: argparse.Namespace, cores: int) -> list[dict]:
     rows = []
     for name in ("chimera", "complete"):
         bm = random_machine(topology.make(name, 100), seed=0, h_scale=0.5, J_scale=0.3)
         contenders = [
-            (
-                f"gibbs numba, {cores} threads",
-                gibbs_runner(bm, args.sweeps, "numba"),
-                args.sweeps,
-                cores,
-            ),
-            ("gibbs numba, 1 thread", gibbs_runner(bm, args.sweeps, "numba"), args.sweeps, 1),
-            (
-                "gibbs torch (CPU)",
-                gibbs_runner(bm, args.torch_sweeps, "torch"),
-                args.torch_sweeps,
-                cores,
-            ),
-            (
-                "SA dwave-samplers, Metropolis",
-                sa_runner(bm, args.sweeps, "Metropolis"),
-                args.sweeps,
-                1,
-            ),
-            ("SA dwave-samplers, Gibbs", sa_runner(bm, args.sweeps, "Gibbs"), args.sweeps, 1),
+            (f"gibbs numba, {cores} threads", "numba", args.sweeps, cores),
+            ("gibbs numba, 1 thread", "numba", args.sweeps, 1),
+            ("gibbs torch (CPU)", "torch", args.torch_sweeps, cores),
+            ("SA dwave-samplers, Metropolis", "Metropolis", args.sweeps, 1),
+            ("SA dwave-samplers, Gibbs", "Gibbs", args.sweeps, 1),
         ]
-        for label, run, sweeps, threads in contenders:
+        for label, kind, sweeps, threads in contenders:
             numba.set_num_threads(threads)
             torch.set_num_threads(threads)
+            if kind in ("numba", "torch"):
+                run = gibbs_runner(bm, sweeps, kind)
+            else:
+                run = sa_runner(bm, sweeps, kind)
             seconds, spins = best_time(run, args.repeats)
-            rows.append(
-                {
-                    "graph": f"{name}(100)",
-                    "sampler": label,
-                    "threads": threads,
-                    "sweeps": sweeps,
-                    "reads": READS,
-                    "us_per_chain_sweep": seconds / (sweeps * READS) * 1e6,
-                    "ns_per_spin_update": seconds / (sweeps * READS * 100) * 1e9,
-                    "mean_energy": bm.energy(spins).mean().item(),
-                }
-            )
+            rows.append(row("gibbs", name, label, threads, sweeps, 1, seconds, bm, spins))
         numba.set_num_threads(cores)
         torch.set_num_threads(cores)
-    print(
-        f"{'graph':14} {'sampler':32} {'thr':>3} {'µs/chain-sweep':>15} {'ns/spin':>8} {'<E>':>9}"
+    return rows
+
+
+def openjij_runner(bm, sweeps: int, trotter: int):
+    """OpenJij's SQA with our linear schedule, in its faster mode (dense or sparse) for `bm`."""
+    schedule = [((n + 1) / sweeps, 1) for n in range(sweeps)]
+    sampler = openjij.SQASampler()
+    bqm = bm.to_bqm()
+
+    def run(sparse: bool, reads: int):
+        return lambda: sampler.sample(
+            bqm, beta=1.0, gamma=1.0, trotter=trotter, schedule=schedule,
+            num_reads=reads, sparse=sparse,
+        )  # fmt: skip
+
+    probe = {sparse: best_time(run(sparse, 20), 1)[0] for sparse in (False, True)}
+    sparse = min(probe, key=probe.get)
+    whole = run(sparse, READS)
+    return lambda: torch.as_tensor(
+        sampleset_to_spins(whole(), list(range(bm.num_nodes))), dtype=torch.float32
     )
-    for row in rows:
+
+
+def sqa_rows(args: argparse.Namespace, cores: int) -> list[dict]:
+    rows = []
+    for name in ("chimera", "complete"):
+        bm = random_machine(topology.make(name, 100), seed=0, h_scale=0.5, J_scale=0.3)
+        for trotter in (4, 16):
+            for returned, threads in (("random", cores), ("lowest", cores), ("lowest", 1)):
+                numba.set_num_threads(threads)
+                sqa = samplers.make(
+                    "sqa", beta=1.0, gamma=1.0, trotter=trotter, sweeps=args.sqa_sweeps,
+                    seed=0, return_slices=returned,
+                )  # fmt: skip
+                sqa.sample(bm, 8)  # compile
+                seconds, spins = best_time(lambda s=sqa, m=bm: s.sample(m, READS), args.repeats)
+                label = f"sqa (ours), {returned} slice"
+                sweeps = args.sqa_sweeps
+                rows.append(row("sqa", name, label, threads, sweeps, trotter, seconds, bm, spins))
+            numba.set_num_threads(cores)
+            seconds, spins = best_time(openjij_runner(bm, args.sqa_sweeps, trotter), 1)
+            label = "OpenJij SQASampler (lowest slice)"
+            rows.append(row("sqa", name, label, 1, args.sqa_sweeps, trotter, seconds, bm, spins))
+    return rows
+
+
+def row(part, graph, label, threads, sweeps, slices, seconds, bm, spins) -> dict:
+    updates = sweeps * READS * slices * bm.num_nodes
+    return {
+        "part": part,
+        "graph": f"{graph}(100)",
+        "sampler": label,
+        "threads": threads,
+        "sweeps": sweeps,
+        "trotter": slices,
+        "reads": READS,
+        "seconds": seconds,
+        "us_per_chain_sweep": seconds / (sweeps * READS) * 1e6,
+        "ns_per_spin_update": seconds / updates * 1e9,
+        "mean_energy": bm.energy(spins).mean().item(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["gibbs", "sqa", "all"], default="all")
+    parser.add_argument("--sweeps", type=int, default=1000)
+    parser.add_argument("--torch-sweeps", type=int, default=50, help="the torch kernel is slower")
+    parser.add_argument("--sqa-sweeps", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="default: results/samplers[_PART].json")
+    args = parser.parse_args()
+    suffix = "" if args.part == "all" else f"_{args.part}"
+    args.out = args.out or Path(__file__).parent / f"results/samplers{suffix}.json"
+    cores = numba.config.NUMBA_NUM_THREADS
+    rows = []
+    if args.part in ("gibbs", "all"):
+        rows += gibbs_rows(args, cores)
+    if args.part in ("sqa", "all"):
+        rows += sqa_rows(args, cores)
+    header = f"{'graph':14} {'sampler':36} {'thr':>3} {'P':>3} {'s':>8} {'µs/chain-sweep':>15}"
+    print(header + f" {'ns/spin':>8} {'<E>':>9}")
+    for r in rows:
         print(
-            f"{row['graph']:14} {row['sampler']:32} {row['threads']:>3} "
-            f"{row['us_per_chain_sweep']:>15.4f} {row['ns_per_spin_update']:>8.2f} "
-            f"{row['mean_energy']:>9.2f}"
+            f"{r['graph']:14} {r['sampler']:36} {r['threads']:>3} {r['trotter']:>3} "
+            f"{r['seconds']:>8.3f} {r['us_per_chain_sweep']:>15.4f} "
+            f"{r['ns_per_spin_update']:>8.2f} {r['mean_energy']:>9.2f}"
         )
     machine = {
         "cpu": cpu_name(),
@@ -128,6 +192,7 @@ def main() -> None:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numba": numba.__version__,
+        "openjij": importlib.metadata.version("openjij"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))

@@ -207,3 +207,15 @@ def test_minorminer_fallback_places_isolated_nodes():
     embedding = hardware.find_embedding(graph, target, np.random.default_rng(0))
     assert sorted(embedding) == [0, 1, 2, 3]
     assert dwave.embedding.is_valid_embedding(embedding, graph, target)
+
+
+def test_dwave_connection_failures_are_config_errors(monkeypatch):
+    import dwave.system
+
+    def refuse(**kwargs):
+        raise OSError("connection refused\nlong traceback text")
+
+    monkeypatch.setenv("DWAVE_API_TOKEN", "not-a-real-token")
+    monkeypatch.setattr(dwave.system, "DWaveSampler", refuse)
+    with pytest.raises(ConfigError, match=r"could not open D-Wave solver \(default\): connection"):
+        samplers.make("dwave")

@@ -371,5 +371,10 @@ class DWave(QPUSampler):
             )
         from dwave.system import DWaveSampler
 
-        qpu = DWaveSampler(solver=solver) if solver else DWaveSampler()
+        try:
+            qpu = DWaveSampler(solver=solver) if solver else DWaveSampler()
+        except Exception as error:  # network, authentication, unknown solver: all say why
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            message = f"could not open D-Wave solver {solver or '(default)'}: {reason}"
+            raise ConfigError(message) from error
         super().__init__(qpu, seed=seed, auto_scale=auto_scale, qpu_parameters=parameters)
