@@ -117,6 +117,9 @@ class BoltzmannMachine:
         self.h = state["h"].to(self.h).clone()
         self.J = state["J"].to(self.J).clone()
 
+    def parameters_are_finite(self) -> bool:
+        return bool(torch.isfinite(self.h).all() and torch.isfinite(self.J).all())
+
     def to_bqm(self) -> dimod.BinaryQuadraticModel:
         """The dimod SPIN model with the same distribution: dimod's sign is the opposite of ours."""
         edges = self.edges.cpu().numpy()

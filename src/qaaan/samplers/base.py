@@ -30,6 +30,15 @@ class Sampler(abc.ABC):
     def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         """(num_reads, N) float tensor of ±1 on ``bm.device``."""
 
+    def state_dict(self) -> dict[str, Any]:
+        """What resuming needs (chains, random states); empty for stateless samplers."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores what `state_dict` returned."""
+        if state:
+            raise ConfigError(f"{type(self).__name__} keeps no state, got {sorted(state)}")
+
     @classmethod
     def option_names(cls) -> list[str]:
         """The keyword options `qaaan.samplers.make` accepts for this sampler."""
@@ -55,6 +64,12 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
     @abc.abstractmethod
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         """The torch path: (num_reads, N) ±1 from `bm`."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"dimod_seeds": self._dimod_seeds.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._dimod_seeds.bit_generator.state = state["dimod_seeds"]
 
     @property
     def parameters(self) -> dict[str, list]:

@@ -43,6 +43,12 @@ class DimodSampler(Sampler):
         self.parameters = parameters
         self.info = {}
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"seeds": self.seeds.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.seeds.bit_generator.state = state["seeds"]
+
     def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         num_reads = check_positive_int("num_reads", num_reads)
         seed = {} if self.seed is None else {"seed": int(self.seeds.integers(2**31))}

@@ -54,6 +54,13 @@ class ExactSampler(TorchDimodSampler):
         self.generator = torch.Generator()
         self.generator.manual_seed(seed if seed is not None else torch.seed())
 
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.generator.set_state(state["generator"])
+
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         states, probabilities = boltzmann_distribution(bm, self.beta)
         rows = torch.multinomial(

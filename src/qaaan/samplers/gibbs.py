@@ -69,6 +69,19 @@ class GibbsSampler(TorchDimodSampler):
         self.info = {"sweeps": self.sweeps, "backend": kernels.backend_for(self.backend, bm.device)}
         return self.chains.spins[0].T.contiguous()
 
+    def state_dict(self) -> dict:
+        return {
+            **super().state_dict(),
+            "numpy_rng": self.numpy_rng.bit_generator.state,
+            "chains": None if self.chains is None else self.chains.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.numpy_rng.bit_generator.state = state["numpy_rng"]
+        chains = state["chains"]
+        self.chains = None if chains is None else kernels.Chains.from_state(chains, "cpu")
+
     def _run(self, bm: BoltzmannMachine, sweeps: int) -> None:
         if self._colour_graph is not bm.graph:
             self._colour_graph, self._colours = bm.graph, colour_classes(bm.graph)

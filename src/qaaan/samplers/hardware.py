@@ -225,6 +225,21 @@ class QPUSampler(Sampler):
         self.embeddings: dict[bytes, Embedding] = {}
         self.info = {}
 
+    def state_dict(self) -> dict[str, Any]:
+        device = getattr(self.qpu, "substitute_sampler", None)
+        return {
+            "rng": self.rng.bit_generator.state,
+            "embeddings": {key.hex(): embedding for key, embedding in self.embeddings.items()},
+            "device": device.state_dict() if isinstance(device, Sampler) else {},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.embeddings = {bytes.fromhex(k): e for k, e in state["embeddings"].items()}
+        device = getattr(self.qpu, "substitute_sampler", None)
+        if isinstance(device, Sampler):
+            device.load_state_dict(state["device"])
+
     def embedding_for(self, bm: BoltzmannMachine) -> Embedding:
         key = bm.num_nodes.to_bytes(4, "little") + bm.edges.cpu().numpy().tobytes()
         if key not in self.embeddings:

@@ -212,6 +212,22 @@ class Chains:
         self.torch_rng = torch.Generator(device=spins.device)
         self.torch_rng.manual_seed(int(numpy_rng.integers(2**62)))
 
+    def state_dict(self) -> dict:
+        return {
+            "spins": self.spins.cpu(),
+            "xoshiro": torch.from_numpy(self.xoshiro_state.astype(np.int64)),
+            "torch_rng": self.torch_rng.get_state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, device: torch.device) -> Chains:
+        chains = cls.__new__(cls)
+        chains.spins = state["spins"].to(device, torch.float32).contiguous()
+        chains.xoshiro_state = state["xoshiro"].numpy().astype(np.uint32)
+        chains.torch_rng = torch.Generator(device=device)
+        chains.torch_rng.set_state(state["torch_rng"])
+        return chains
+
     @classmethod
     def random(
         cls, shape: tuple[int, int, int], device: torch.device, numpy_rng: np.random.Generator

@@ -79,7 +79,9 @@ class SQASampler(TorchDimodSampler):
     """Simulated quantum annealing (path-integral Monte Carlo), vectorised over reads and slices.
 
     Options: beta, gamma (Gamma0), trotter (1 or even), sweeps per anneal, schedule, seed,
-    return_slices, initial_state (None, spins, or 'persistent'), backend.
+    return_slices, initial_state (None, spins, or 'persistent'), backend. The defaults (4 slices,
+    64 sweeps) keep 1000 reads of a 100-spin machine near 30 ms, cheap enough to run every
+    training iteration; raise them for a more faithful anneal.
     """
 
     name = "sqa"
@@ -89,8 +91,8 @@ class SQASampler(TorchDimodSampler):
         *,
         beta: float = 1.0,
         gamma: float = 1.0,
-        trotter: int = 8,
-        sweeps: int = 100,
+        trotter: int = 4,
+        sweeps: int = 64,
         schedule: Any = "linear",
         seed: int | None = None,
         return_slices: str = "random",
@@ -137,6 +139,19 @@ class SQASampler(TorchDimodSampler):
             "backend": kernels.backend_for(self.backend, bm.device),
         }
         return self._returned_slices(bm, self.chains.spins)
+
+    def state_dict(self) -> dict:
+        return {
+            **super().state_dict(),
+            "numpy_rng": self.numpy_rng.bit_generator.state,
+            "chains": None if self.chains is None else self.chains.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.numpy_rng.bit_generator.state = state["numpy_rng"]
+        chains = state["chains"]
+        self.chains = None if chains is None else kernels.Chains.from_state(chains, "cpu")
 
     def _initial_chains(self, bm: BoltzmannMachine, num_reads: int) -> kernels.Chains:
         shape = (self.trotter, bm.num_nodes, num_reads)
