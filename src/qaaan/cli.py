@@ -144,3 +144,74 @@ def list_samplers() -> None:
     for name in samplers.available():
         table.add_row(name, ", ".join(samplers.option_names(name)))
     console.print(table)
+
+
+@app.command("train")
+def train(
+    dataset: Annotated[
+        str | None, typer.Option(help="mnist|mnist-10k|fashion-mnist|folder|lsun")
+    ] = None,
+    data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
+    prior: Annotated[str | None, typer.Option(help="bm|uniform|normal")] = None,
+    topology_name: Annotated[
+        str | None, typer.Option("--topology", help="latent graph of the bm prior")
+    ] = None,
+    latent: Annotated[int | None, typer.Option(help="latent size (default 100)")] = None,
+    sampler: Annotated[str | None, typer.Option(help="a name from `qaaan samplers`")] = None,
+    sampler_option: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE, repeatable: the sampler's options")
+    ] = None,
+    bm_lr: Annotated[float | None, typer.Option(help="the machine's learning rate")] = None,
+    bm_samples: Annotated[int | None, typer.Option(help="model samples per update")] = None,
+    iterations: Annotated[int | None, typer.Option(help="total iterations of the run")] = None,
+    epochs: Annotated[int | None, typer.Option(help="total epochs (instead of iterations)")] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
+    out: Annotated[str | None, typer.Option(help="run directory")] = None,
+    resume: Annotated[bool, typer.Option(help="continue the run in --out")] = False,
+    config: Annotated[Path | None, typer.Option(help="a .toml or .yaml file of options")] = None,
+    preset: Annotated[str | None, typer.Option(help="quick: a few minutes on a CPU")] = None,
+) -> None:
+    """Train the associative adversarial network (paper Fig. 3)."""
+    from qaaan.train import PRESETS, TrainConfig, Trainer
+
+    try:
+        if preset is not None and preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
+        options = dict(parse_option(text) for text in sampler_option) if sampler_option else None
+        cli_values = {
+            "dataset": dataset, "data_dir": data_dir, "prior": prior,
+            "topology": topology_name, "latent": latent, "sampler": sampler,
+            "sampler_options": options, "bm_lr": bm_lr, "bm_samples": bm_samples,
+            "iterations": iterations, "epochs": epochs, "batch_size": batch_size,
+            "seed": seed, "device": device, "out": out,
+        }  # fmt: skip
+        settings = build(TrainConfig, config, cli_values, PRESETS.get(preset))
+        result = Trainer(settings, resume=resume).run()
+    except ConfigError as error:
+        fail(error)
+    table = Table("quantity", "value", title=f"qaaan train -> {settings.out}")
+    for key, value in result.items():
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@app.command("sample")
+def sample(
+    checkpoint: Annotated[Path, typer.Option(help="a run directory written by `qaaan train`")],
+    n: Annotated[int, typer.Option("-n", help="number of images")] = 64,
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Path, typer.Option(help=".npz (images in [-1, 1]) or .png (a grid)")] = Path(
+        "samples.png"
+    ),
+    device: Annotated[str, typer.Option(help="auto|cpu|cuda")] = "auto",
+) -> None:
+    """Write N generated images of a trained run."""
+    from qaaan.train import generate
+
+    try:
+        path = generate(checkpoint, n, seed, out, device)
+    except ConfigError as error:
+        fail(error)
+    console.print(f"wrote {n} images to {path}")

@@ -39,10 +39,17 @@ def read_file(path: Path) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in content.items()}
 
 
-def build(config_class: type[Config], path: Path | None, cli_values: dict[str, Any]) -> Config:
-    """`config_class` from its defaults, the file at `path`, then the non-None `cli_values`."""
+def build(
+    config_class: type[Config],
+    path: Path | None,
+    cli_values: dict[str, Any],
+    preset: dict[str, Any] | None = None,
+) -> Config:
+    """`config_class` from its defaults, a `preset`, the file at `path`, then the non-None
+    `cli_values`."""
     fields = {field.name: field for field in dataclasses.fields(config_class)}
-    values = read_file(path) if path is not None else {}
+    values = dict(preset or {})
+    values.update(read_file(path) if path is not None else {})
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(

@@ -1,0 +1,78 @@
+"""Seconds per training iteration: the `bm` prior against the `uniform` prior, in one run.
+
+Same networks (28x28, width 64), batch (64) and data (mnist-10k) for every row; the `bm` prior
+draws 1000 model samples per iteration from a 100-node Chimera machine (as the paper), with
+`gibbs` (1 sweep per iteration, persistent chains) and with `sqa` (defaults: 4 slices, 64
+sweeps per anneal, fresh anneal each iteration). Reported: median seconds per iteration over
+`--iterations` after `--warmup`, and the ratio to the uniform prior (targets: 1.15 for gibbs,
+1.5 for sqa).
+
+    python benchmarks/train_step.py   # prints a table, writes benchmarks/results/train_step.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import torch
+
+from qaaan.train import TrainConfig, Trainer
+
+CONTENDERS = {
+    "uniform": {"prior": "uniform"},
+    "bm, gibbs": {"prior": "bm", "sampler": "gibbs"},
+    "bm, sqa": {"prior": "bm", "sampler": "sqa"},
+}
+
+
+def seconds_per_iteration(settings: dict, warmup: int, iterations: int) -> tuple[float, float]:
+    """Median seconds per iteration and the median share of it spent sampling."""
+    with TemporaryDirectory() as out:
+        config = TrainConfig(
+            dataset="mnist-10k", batch_size=64, width=64, device="cpu", out=out, **settings
+        )
+        trainer = Trainer(config)
+        times, shares = [], []
+        for step in range(warmup + iterations):
+            start = time.perf_counter()
+            stats = trainer.step()
+            trainer.iteration += 1
+            elapsed = time.perf_counter() - start
+            if step >= warmup:
+                times.append(elapsed)
+                shares.append(stats["sampling_seconds"] / elapsed)
+    return statistics.median(times), statistics.median(shares)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=60)
+    default_out = Path(__file__).parent / "results/train_step.json"
+    parser.add_argument("--out", type=Path, default=default_out)
+    args = parser.parse_args()
+    rows = []
+    for label, settings in CONTENDERS.items():
+        seconds, share = seconds_per_iteration(settings, args.warmup, args.iterations)
+        rows.append({"prior": label, "seconds_per_iteration": seconds, "sampling_share": share})
+    baseline = rows[0]["seconds_per_iteration"]
+    print(f"{'prior':12} {'s/iteration':>12} {'ratio':>6} {'sampling share':>15}")
+    for row in rows:
+        row["ratio_to_uniform"] = row["seconds_per_iteration"] / baseline
+        print(
+            f"{row['prior']:12} {row['seconds_per_iteration']:>12.4f} "
+            f"{row['ratio_to_uniform']:>6.2f} {row['sampling_share']:>15.1%}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    machine = {"threads": torch.get_num_threads(), "torch": torch.__version__}
+    args.out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Training images, as (C, H, W) tensors in [-1, 1], and a resumable batch order.
+
+Datasets:
+
+- ``mnist`` / ``fashion-mnist``: torchvision's MNIST / FashionMNIST in the data directory
+  (``--data-dir``, else ``$QAAAN_DATA``, else ``~/.cache/qaaan``), downloaded by torchvision when
+  absent (online only); offline and absent, a one-line error names the files and the place.
+- ``mnist-10k``: the first 10,000 MNIST training images, shipped inside the package, so that
+  the README's command runs on a fresh offline machine.
+- ``folder``: an image folder (any layout torchvision's ImageFolder reads), as 64x64 colour.
+- ``lsun``: LSUN bedrooms as distributed (an lmdb directory), as 64x64 colour; needs ``lmdb``.
+
+`Batches` draws batches in a seeded order, one permutation per epoch; its position (epoch,
+index) is all a checkpoint needs to resume the same order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from torch.utils.data import Dataset
+from torchvision import transforms
+
+from qaaan.errors import ConfigError
+
+DATASETS = ("mnist", "mnist-10k", "fashion-mnist", "folder", "lsun")
+GREY_DATASETS = ("mnist", "mnist-10k", "fashion-mnist")
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def data_directory(data_dir: str | Path | None) -> Path:
+    """`data_dir`, else $QAAAN_DATA, else ~/.cache/qaaan (XDG_CACHE_HOME respected)."""
+    if data_dir:
+        return Path(data_dir).expanduser()
+    if os.environ.get("QAAAN_DATA"):
+        return Path(os.environ["QAAAN_DATA"]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "qaaan"
+
+
+class ImageTensor(Dataset):
+    """Images held in memory as uint8 (N, C, H, W), with their labels; items in [-1, 1]."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        if images.ndim == 3:
+            images = images[:, None]
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index):
+        return self.images[index].float() / 127.5 - 1.0
+
+    def batch(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.images[indices].float() / 127.5 - 1.0
+
+
+def bundled_mnist_10k() -> ImageTensor:
+    """The first 10,000 MNIST training images and labels shipped with qaaan."""
+    with resources.as_file(resources.files("qaaan") / "assets" / "mnist10k.npz") as path:
+        arrays = np.load(path)
+        return ImageTensor(torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]))
+
+
+def _torchvision_mnist(dataset_class, name: str, root: Path, train: bool) -> ImageTensor:
+    raw = root / name / "raw"
+    present = all((raw / f).exists() or (raw / f"{f}.gz").exists() for f in MNIST_FILES)
+    try:
+        data = dataset_class(root=str(root), train=train, download=not present)
+    except Exception as error:  # torchvision's download failed: offline, or the files are bad
+        raise ConfigError(
+            f"{name} is not in {raw} and could not be downloaded ({type(error).__name__}); "
+            f"put {', '.join(MNIST_FILES)} (or their .gz) there, or use --dataset mnist-10k"
+        ) from None
+    return ImageTensor(data.data, data.targets)
+
+
+def load(name: str, data_dir: str | Path | None = None, train: bool = True) -> Dataset:
+    """The dataset called `name` (one of `DATASETS`)."""
+    if name not in DATASETS:
+        raise ConfigError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
+    root = data_directory(data_dir)
+    if name == "mnist-10k":
+        if not train:
+            raise ConfigError("mnist-10k holds training images only")
+        return bundled_mnist_10k()
+    if name == "mnist":
+        return _torchvision_mnist(torchvision.datasets.MNIST, "MNIST", root, train)
+    if name == "fashion-mnist":
+        return _torchvision_mnist(torchvision.datasets.FashionMNIST, "FashionMNIST", root, train)
+    colour = transforms.Compose(
+        [
+            transforms.Resize(64),
+            transforms.CenterCrop(64),
+            transforms.ToTensor(),
+            transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        ]
+    )
+    if name == "folder":
+        if not root.is_dir():
+            raise ConfigError(f"image folder {str(root)!r} does not exist")
+        try:
+            return _Images(torchvision.datasets.ImageFolder(str(root), transform=colour))
+        except (FileNotFoundError, RuntimeError) as error:
+            raise ConfigError(f"no images in {str(root)!r}: {error}") from None
+    try:
+        import lmdb  # noqa: F401  (torchvision's LSUN reader needs it)
+    except ImportError:
+        raise ConfigError("the lsun dataset needs the lmdb package: pip install lmdb") from None
+    if not (root / "bedroom_train_lmdb").is_dir():
+        raise ConfigError(f"LSUN bedrooms not found: expected {root / 'bedroom_train_lmdb'}")
+    return _Images(
+        torchvision.datasets.LSUN(str(root), classes=["bedroom_train"], transform=colour)
+    )
+
+
+class _Images(Dataset):
+    """A torchvision dataset of (image, label) pairs seen as images only."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.dataset[index][0]
+
+    def batch(self, indices: torch.Tensor) -> torch.Tensor:
+        return torch.stack([self[int(i)] for i in indices])
+
+
+@dataclass
+class Batches:
+    """Batches of `batch_size` images in a seeded order, one permutation per epoch.
+
+    The last incomplete batch of an epoch is dropped (batch norm and the moments of the feature
+    spins want full batches). ``epoch`` and ``index`` are the position to save and restore.
+    """
+
+    dataset: Dataset
+    batch_size: int
+    seed: int
+    epoch: int = 0
+    index: int = 0
+
+    def __post_init__(self):
+        if len(self.dataset) < self.batch_size:
+            raise ConfigError(
+                f"the dataset has {len(self.dataset)} images, fewer than one batch of "
+                f"{self.batch_size}"
+            )
+
+    @property
+    def per_epoch(self) -> int:
+        return len(self.dataset) // self.batch_size
+
+    def _order(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return torch.randperm(len(self.dataset), generator=generator)
+
+    def next(self) -> torch.Tensor:
+        if self.index >= self.per_epoch:
+            self.epoch, self.index = self.epoch + 1, 0
+        start = self.index * self.batch_size
+        indices = self._order()[start : start + self.batch_size]
+        self.index += 1
+        return self.dataset.batch(indices)

@@ -1,0 +1,104 @@
+"""Generator and discriminator (paper section 6.4), in the style of PyTorch's DCGAN example.
+
+Generator: a dense layer to a small feature map, then transposed convolutions (stride 2,
+kernel 4) with batch norm and ReLU, and a tanh output. Discriminator: convolutions (stride 2,
+kernel 4) with LeakyReLU, then dense layers; its fourth layer is the 100-unit dense tanh feature
+layer rho_f whose signs train the Boltzmann machine, and the last layer gives the logit.
+
+Two variants: 28x28 grey (MNIST-like: 2 convolutions, a dense layer, the feature layer) and
+64x64 colour (LSUN bedrooms: 3 convolutions, then the feature layer). ``width`` is the number of
+channels of the first convolution; it doubles with each one.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from qaaan.errors import ConfigError
+
+IMAGE_SHAPES = {"grey28": (1, 28, 28), "colour64": (3, 64, 64)}
+FEATURES = 100
+
+
+def _check_variant(variant: str) -> tuple[int, int, int]:
+    if variant not in IMAGE_SHAPES:
+        raise ConfigError(
+            f"unknown network variant {variant!r}; allowed: {', '.join(IMAGE_SHAPES)}"
+        )
+    return IMAGE_SHAPES[variant]
+
+
+def _up(in_channels: int, out_channels: int) -> list[nn.Module]:
+    return [
+        nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    ]
+
+
+def _down(in_channels: int, out_channels: int) -> list[nn.Module]:
+    return [nn.Conv2d(in_channels, out_channels, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+
+
+class Generator(nn.Module):
+    """Continuous latent vectors (batch, latent) -> images (batch, C, H, W) in [-1, 1]."""
+
+    def __init__(self, variant: str = "grey28", latent: int = 100, width: int = 64):
+        super().__init__()
+        channels, size, _ = _check_variant(variant)
+        steps = 2 if variant == "grey28" else 4
+        start = size // 2**steps  # 7 for 28x28, 4 for 64x64
+        top = width * 2 ** (steps - 1)
+        self.start_shape = (top, start, start)
+        self.project = nn.Sequential(
+            nn.Linear(latent, top * start * start, bias=False),
+            nn.BatchNorm1d(top * start * start),
+            nn.ReLU(inplace=True),
+        )
+        layers: list[nn.Module] = []
+        for step in range(steps - 1):
+            layers += _up(top // 2**step, top // 2 ** (step + 1))
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
+        self.upsample = nn.Sequential(*layers)
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.upsample(self.project(latent).view(-1, *self.start_shape))
+
+
+class Discriminator(nn.Module):
+    """Images -> (logit (batch,), features (batch, 100) in [-1, 1]: the layer rho_f)."""
+
+    def __init__(self, variant: str = "grey28", width: int = 64, hidden: int = 256):
+        super().__init__()
+        channels, size, _ = _check_variant(variant)
+        if variant == "grey28":
+            convolutions = [*_down(channels, width), *_down(width, 2 * width)]
+            flat = 2 * width * (size // 4) ** 2
+            dense = [nn.Linear(flat, hidden), nn.LeakyReLU(0.2, inplace=True)]
+            feature_input = hidden
+        else:
+            convolutions = [*_down(channels, width), *_down(width, 2 * width)]
+            convolutions += _down(2 * width, 4 * width)
+            dense = []
+            feature_input = 4 * width * (size // 8) ** 2
+        self.body = nn.Sequential(*convolutions, nn.Flatten(), *dense)
+        self.features = nn.Sequential(
+            nn.Linear(feature_input, FEATURES), nn.BatchNorm1d(FEATURES), nn.Tanh()
+        )
+        self.logit = nn.Linear(FEATURES, 1)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(self.body(images))
+        return self.logit(features).squeeze(1), features
+
+
+def initialise(module: nn.Module) -> None:
+    """DCGAN initialisation: N(0, 0.02) weights, batch norm scales N(1, 0.02)."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)

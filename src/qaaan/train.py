@@ -1,0 +1,379 @@
+"""Training the associative adversarial network (paper section 6, algorithm of Fig. 3).
+
+Each iteration:
+
+1. draw latent spins z from the prior (the Boltzmann machine through its sampler: 1000 samples,
+   the first ``batch_size`` of which feed the generator; or uniform / normal noise),
+2. reparameterise them to continuous values (Eq. 14-16) and generate a fake batch,
+3. discriminator step on the real and fake batches, labels smoothed with noise,
+4. generator step with the non-saturating loss,
+5. feature spins = sign of the discriminator's feature layer on the real batch,
+6. gray-box Boltzmann machine update (Eq. 11-12) from the feature spins and the model samples.
+
+Checkpoints are written atomically (temporary file, then rename) and hold everything resuming
+needs, so that K iterations, a stop, and ``--resume`` for K more give the same weights as 2K
+iterations straight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torchvision
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from qaaan import data, samplers, topology
+from qaaan.bm import BoltzmannMachine
+from qaaan.config import resolve_device
+from qaaan.errors import ConfigError, check_positive_int, check_seed
+from qaaan.nets import Discriminator, Generator, initialise
+from qaaan.reparam import reparameterize
+from qaaan.temperature import effective_beta
+
+PRIORS = ("bm", "uniform", "normal")
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """`qaaan train`: everything a run needs; saved with every checkpoint."""
+
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    prior: str = "bm"
+    topology: str = "chimera"
+    latent: int = 100
+    sampler: str = "gibbs"
+    sampler_options: dict = dataclasses.field(default_factory=dict)
+    bm_lr: float = 0.0002
+    bm_samples: int = 1000
+    bm_every: int = 1
+    alpha: float = 4.0
+    iterations: int = 5000
+    epochs: int | None = None
+    batch_size: int = 64
+    lr: float = 0.0002
+    beta1: float = 0.5
+    label_noise: float = 0.1
+    width: int = 64
+    seed: int = 0
+    device: str = "auto"
+    out: str = "runs/qaaan"
+    checkpoint_every: int = 500
+    log_every: int = 25
+    beta_eff_every: int = 250
+    grid_every: int = 0  # 0: once per epoch
+
+    def check(self) -> None:
+        """Refuses bad values with one line naming the value and what is allowed."""
+        if self.prior not in PRIORS:
+            raise ConfigError(f"unknown prior {self.prior!r}; allowed: {', '.join(PRIORS)}")
+        if self.dataset not in data.DATASETS:
+            raise ConfigError(
+                f"unknown dataset {self.dataset!r}; allowed: {', '.join(data.DATASETS)}"
+            )
+        for name in ("latent", "bm_samples", "bm_every", "iterations", "batch_size", "width"):
+            check_positive_int(name, getattr(self, name))
+        for name in ("checkpoint_every", "log_every", "beta_eff_every"):
+            check_positive_int(name, getattr(self, name))
+        if self.epochs is not None:
+            check_positive_int("epochs", self.epochs)
+        check_seed(self.seed)
+        for name in ("bm_lr", "lr", "alpha"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 < value < math.inf):
+                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+        if not 0 <= self.beta1 < 1:
+            raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1!r}")
+        if not 0 <= self.label_noise < 0.5:
+            raise ConfigError(f"label_noise must be in [0, 0.5), got {self.label_noise!r}")
+        if self.prior == "bm" and self.bm_samples < self.batch_size:
+            raise ConfigError(
+                f"bm_samples ({self.bm_samples}) must be at least batch_size ({self.batch_size})"
+            )
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # the README's main command: a few minutes on 2 CPU cores, offline, recognisable digits
+    "quick": {
+        "dataset": "mnist-10k",
+        "iterations": 3000,
+        "batch_size": 64,
+        "width": 32,
+        "checkpoint_every": 500,
+        "grid_every": 500,
+        "beta_eff_every": 500,
+    },
+}
+
+
+class Prior:
+    """The generator's latent distribution: a Boltzmann machine with a sampler, or noise."""
+
+    def __init__(self, config: TrainConfig, device: torch.device, rng: torch.Generator):
+        self.config, self.device, self.rng = config, device, rng
+        self.bm: BoltzmannMachine | None = None
+        self.sampler: samplers.Sampler | None = None
+        if config.prior == "bm":
+            graph = topology.make(config.topology, config.latent)
+            self.bm = BoltzmannMachine(graph, seed=config.seed, device=device)
+            options = {"seed": config.seed, **config.sampler_options}
+            if "seed" not in samplers.option_names(config.sampler):
+                options.pop("seed")
+            self.sampler = samplers.make(config.sampler, **options)
+
+    def spins(self) -> torch.Tensor:
+        """Model samples of the machine: (bm_samples, latent) ±1."""
+        return self.sampler.sample(self.bm, self.config.bm_samples).to(self.device)
+
+    def latent(self, spins: torch.Tensor | None, count: int) -> torch.Tensor:
+        """`count` continuous latent vectors: reparameterised spins, or noise."""
+        shape = (count, self.config.latent)
+        if self.config.prior == "bm":
+            # a random subset of the chains: consecutive calls continue the same chains
+            chosen = torch.randperm(spins.shape[0], generator=self.rng)[:count]
+            return reparameterize(spins[chosen].cpu(), self.config.alpha, self.rng).to(self.device)
+        if self.config.prior == "uniform":
+            return (2 * torch.rand(shape, generator=self.rng) - 1).to(self.device)
+        return torch.randn(shape, generator=self.rng).to(self.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.bm is None:
+            return {}
+        return {"bm": self.bm.state_dict(), "sampler": self.sampler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.bm is not None:
+            self.bm.load_state_dict(state["bm"])
+            self.sampler.load_state_dict(state["sampler"])
+
+
+def variant_for(dataset: str) -> str:
+    return "grey28" if dataset in data.GREY_DATASETS else "colour64"
+
+
+def build_nets(config: TrainConfig, device: torch.device) -> tuple[nn.Module, nn.Module]:
+    torch.manual_seed(config.seed)
+    variant = variant_for(config.dataset)
+    generator = Generator(variant, config.latent, config.width).to(device)
+    discriminator = Discriminator(variant, config.width).to(device)
+    generator.apply(initialise)
+    discriminator.apply(initialise)
+    return generator, discriminator
+
+
+def save_atomically(state: dict[str, Any], path: Path) -> None:
+    """Writes `state` to a temporary file beside `path`, then renames it over `path`."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint written by `save_atomically`, loaded without executing pickled code."""
+    if not path.is_file():
+        raise ConfigError(f"no checkpoint at {str(path)!r}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        raise ConfigError(
+            f"checkpoint {str(path)!r} is corrupt or not a qaaan checkpoint "
+            "(it does not load as plain tensors with weights_only=True)"
+        ) from None
+    if not isinstance(state, dict) or "config" not in state or "generator" not in state:
+        raise ConfigError(f"checkpoint {str(path)!r} is not a qaaan training checkpoint")
+    return state
+
+
+def _smoothed(target: float, count: int, noise: float, rng: torch.Generator) -> torch.Tensor:
+    """Labels near `target` (1 real, 0 fake), moved inwards by up to `noise`."""
+    jitter = noise * torch.rand(count, generator=rng)
+    return (target - jitter) if target == 1.0 else (target + jitter)
+
+
+class Trainer:
+    """One run: nets, optimisers, prior, data order, and the loop of Fig. 3."""
+
+    def __init__(self, config: TrainConfig, resume: bool = False):
+        config.check()
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.out = Path(config.out)
+        self.rng = torch.Generator().manual_seed(config.seed)
+        self.dataset = data.load(config.dataset, config.data_dir)
+        self.batches = data.Batches(self.dataset, config.batch_size, config.seed)
+        self.total = config.epochs * self.batches.per_epoch if config.epochs else config.iterations
+        self.generator, self.discriminator = build_nets(config, self.device)
+        adam = {"lr": config.lr, "betas": (config.beta1, 0.999)}
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), **adam)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
+        self.prior = Prior(config, self.device, self.rng)
+        self.iteration = 0
+        self.fixed_latent = self.prior.latent(
+            self.prior.spins() if self.prior.bm is not None else None, 64
+        )
+        if resume:
+            self._resume()
+
+    def _resume(self) -> None:
+        state = load_checkpoint(self.out / CHECKPOINT)
+        saved = TrainConfig(**state["config"])
+        for name in ("dataset", "prior", "topology", "latent", "sampler", "width", "batch_size"):
+            if getattr(saved, name) != getattr(self.config, name):
+                raise ConfigError(
+                    f"--resume: {name} is {getattr(self.config, name)!r} but the run in "
+                    f"{str(self.out)!r} used {getattr(saved, name)!r}"
+                )
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.prior.load_state_dict(state["prior"])
+        self.rng.set_state(state["rng"])
+        self.batches.epoch, self.batches.index = state["data_position"]
+        self.iteration = state["iteration"]
+        self.fixed_latent = state["fixed_latent"].to(self.device)
+
+    def checkpoint(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = {
+            "config": dataclasses.asdict(self.config),
+            "iteration": self.iteration,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "prior": self.prior.state_dict(),
+            "rng": self.rng.get_state(),
+            "data_position": [self.batches.epoch, self.batches.index],
+            "fixed_latent": self.fixed_latent.cpu(),
+        }
+        save_atomically(state, self.out / CHECKPOINT)
+
+    def step(self) -> dict[str, float]:
+        """One iteration of Fig. 3; returns what it measured."""
+        config, stats = self.config, {}
+        real = self.batches.next().to(self.device)
+        count = real.shape[0]
+        start = time.perf_counter()
+        model_spins = self.prior.spins() if self.prior.bm is not None else None
+        stats["sampling_seconds"] = time.perf_counter() - start
+        fake = self.generator(self.prior.latent(model_spins, count))
+
+        # discriminator: real -> 1, fake -> 0, labels smoothed with noise
+        real_logit, real_features = self.discriminator(real)
+        fake_logit, _ = self.discriminator(fake.detach())
+        real_target = _smoothed(1.0, count, config.label_noise, self.rng).to(self.device)
+        fake_target = _smoothed(0.0, count, config.label_noise, self.rng).to(self.device)
+        loss_d = F.binary_cross_entropy_with_logits(real_logit, real_target)
+        loss_d = loss_d + F.binary_cross_entropy_with_logits(fake_logit, fake_target)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+
+        # generator: the non-saturating loss, fakes labelled real
+        fake_logit, _ = self.discriminator(fake)
+        loss_g = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        stats.update(loss_d=loss_d.item(), loss_g=loss_g.item())
+
+        # the Boltzmann machine learns the sign of the real batch's features (Eq. 11-12)
+        if self.prior.bm is not None and self.iteration % config.bm_every == 0:
+            feature_spins = torch.where(real_features.detach() > 0, 1.0, -1.0)
+            update = self.prior.bm.update(feature_spins, model_spins, config.bm_lr)
+            if not self.prior.bm.parameters_are_finite():
+                raise ConfigError(
+                    f"the Boltzmann machine's parameters became NaN or infinite at iteration "
+                    f"{self.iteration}; lower --bm-lr (the last checkpoint is kept)"
+                )
+            stats.update(l1=update["l1"], bm_max_change=update["max_change"])
+            info = self.prior.sampler.info
+            if "chain_break_fraction" in info:
+                stats["chain_break_fraction"] = info["chain_break_fraction"]
+            if (self.iteration + 1) % config.beta_eff_every == 0:
+                stats["beta_eff"] = effective_beta(self.prior.bm, model_spins, 20).beta
+        return stats
+
+    def save_grid(self, name: str) -> Path:
+        self.generator.eval()
+        with torch.no_grad():
+            images = self.generator(self.fixed_latent)
+        self.generator.train()
+        path = self.out / "samples" / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torchvision.utils.save_image(images, path, nrow=8, normalize=True, value_range=(-1, 1))
+        return path
+
+    def run(self) -> dict[str, Any]:
+        """Trains up to the configured total, with progress, logs, grids and checkpoints."""
+        config = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+        writer = SummaryWriter(str(self.out / "tensorboard"))
+        grid_every = config.grid_every or self.batches.per_epoch
+        started, sampling, last = time.perf_counter(), 0.0, {}
+        progress = tqdm(total=self.total, initial=self.iteration, desc="train", unit="it")
+        while self.iteration < self.total:
+            stats = self.step()
+            self.iteration += 1
+            sampling += stats.pop("sampling_seconds")
+            last.update(stats)
+            for key, value in stats.items():
+                writer.add_scalar(key, value, self.iteration)
+            if self.iteration % config.log_every == 0 or self.iteration == self.total:
+                elapsed = time.perf_counter() - started
+                writer.add_scalar("sampling_share", sampling / elapsed, self.iteration)
+                shown = {k: round(v, 3) for k, v in last.items() if k in ("loss_d", "loss_g", "l1")}
+                progress.set_postfix(shown)
+            if self.iteration % grid_every == 0 or self.iteration == self.total:
+                self.save_grid(f"iteration_{self.iteration:06d}")
+            if self.iteration % config.checkpoint_every == 0 or self.iteration == self.total:
+                self.checkpoint()
+            progress.update(1)
+        progress.close()
+        writer.close()
+        elapsed = time.perf_counter() - started
+        return {"iterations": self.iteration, "seconds": elapsed, **last}
+
+
+def generate(run: Path, count: int, seed: int, out: Path, device: str = "auto") -> Path:
+    """`count` images from the run in `run`: an .npz of images (N, C, H, W) or a PNG grid."""
+    check_positive_int("n", count)
+    check_seed(seed)
+    if out.suffix not in (".npz", ".png"):
+        raise ConfigError(f"--out must end in .npz or .png, got {str(out)!r}")
+    state = load_checkpoint(Path(run) / CHECKPOINT)
+    config = dataclasses.replace(TrainConfig(**state["config"]), seed=seed, device=device)
+    torch_device = resolve_device(device)
+    generator, _ = build_nets(config, torch_device)
+    generator.load_state_dict(state["generator"])
+    generator.eval()
+    prior = Prior(config, torch_device, torch.Generator().manual_seed(seed))
+    if prior.bm is not None:
+        prior.bm.load_state_dict(state["prior"]["bm"])
+    images = []
+    with torch.no_grad():
+        for start in range(0, count, 1000):
+            size = min(1000, count - start)
+            spins = prior.spins() if prior.bm is not None else None
+            images.append(generator(prior.latent(spins, size)).cpu())
+    images = torch.cat(images)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        np.savez_compressed(out, images=images.numpy())
+    else:
+        torchvision.utils.save_image(images, out, nrow=8, normalize=True, value_range=(-1, 1))
+    return out

@@ -1,0 +1,198 @@
+"""Networks, reparameterisation, the training loop, checkpoints and the train/sample commands."""
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+from typer.testing import CliRunner
+
+from qaaan import ConfigError, data, train
+from qaaan.cli import app
+from qaaan.nets import FEATURES, Discriminator, Generator
+from qaaan.reparam import exponential_cdf, reparameterize
+
+runner = CliRunner()
+
+
+def tiny(tmp_path, **changes) -> train.TrainConfig:
+    """A run small enough for a test: 8-channel nets, 16 images a batch, 64 model samples."""
+    settings = {
+        "dataset": "mnist-10k", "iterations": 4, "batch_size": 16, "width": 8,
+        "bm_samples": 64, "out": str(tmp_path / "run"), "checkpoint_every": 2,
+        "beta_eff_every": 2, "device": "cpu",
+    }  # fmt: skip
+    return train.TrainConfig(**{**settings, **changes})
+
+
+@pytest.mark.parametrize(("variant", "shape"), [("grey28", (1, 28, 28)), ("colour64", (3, 64, 64))])
+def test_nets_shapes_and_gradient_flow(variant, shape):
+    torch.manual_seed(0)
+    generator, discriminator = Generator(variant, 100, 8), Discriminator(variant, 8)
+    images = generator(torch.rand(4, 100) * 2 - 1)
+    assert images.shape == (4, *shape) and images.abs().max() <= 1
+    logit, features = discriminator(images)
+    assert logit.shape == (4,) and features.shape == (4, FEATURES)
+    assert features.abs().max() <= 1  # the tanh feature layer rho_f
+    (logit.sum() + features.sum()).backward()
+    for net in (generator, discriminator):
+        for name, parameter in net.named_parameters():
+            assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_reparameterisation_follows_eq_14_to_16():
+    generator = torch.Generator().manual_seed(0)
+    up = reparameterize(torch.ones(20_000), alpha=4.0, generator=generator)
+    statistic, p_value = scipy.stats.kstest(
+        up.numpy(), lambda x: exponential_cdf(torch.as_tensor(x)).numpy()
+    )
+    assert p_value > 0.01, statistic
+    assert up.min() > -1 and up.max() <= 1
+    assert up.mean().item() == pytest.approx(
+        1 - 1 / 4 + 2 * np.exp(-8) / (1 - np.exp(-8)), abs=0.01
+    )
+    down = reparameterize(-torch.ones(100), generator=generator)
+    assert (down == -1).all()
+    assert reparameterize(torch.ones(1000), alpha=50.0, generator=generator).min() > 0.8
+    assert exponential_cdf(torch.tensor([-2.0, -1.0, 1.0, 3.0])).tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_feature_spins_reach_the_machine(tmp_path):
+    trainer = train.Trainer(tiny(tmp_path))
+    before = trainer.prior.bm.state_dict()
+    stats = trainer.step()
+    after = trainer.prior.bm.state_dict()
+    assert not torch.equal(before["h"], after["h"]) and not torch.equal(before["J"], after["J"])
+    assert stats["bm_max_change"] > 0 and stats["l1"] > 0
+
+
+def _weights(trainer):
+    nets = [trainer.generator.state_dict(), trainer.discriminator.state_dict()]
+    tensors = [t for state in nets for t in state.values()]
+    machine = trainer.prior.bm
+    return tensors if machine is None else [*tensors, machine.h, machine.J]
+
+
+@pytest.mark.parametrize("prior", ["bm", "uniform"])
+def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior):
+    straight = train.Trainer(tiny(tmp_path / "a", prior=prior, iterations=6, checkpoint_every=3))
+    straight.run()
+    first = train.Trainer(tiny(tmp_path / "b", prior=prior, iterations=3, checkpoint_every=3))
+    first.run()
+    resumed = train.Trainer(
+        tiny(tmp_path / "b", prior=prior, iterations=6, checkpoint_every=3), resume=True
+    )
+    assert resumed.iteration == 3
+    resumed.run()
+    assert all(
+        torch.equal(a, b) for a, b in zip(_weights(straight), _weights(resumed), strict=True)
+    )
+
+
+def test_a_killed_checkpoint_write_leaves_the_last_one_intact(tmp_path, monkeypatch):
+    trainer = train.Trainer(tiny(tmp_path, iterations=2))
+    trainer.run()
+    path = tmp_path / "run" / train.CHECKPOINT
+    good = path.read_bytes()
+
+    def killed(state, target):
+        with open(target, "wb") as handle:
+            handle.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.checkpoint()
+    assert path.read_bytes() == good
+    assert train.load_checkpoint(path)["iteration"] == 2
+
+
+def test_train_writes_grids_logs_and_checkpoint(tmp_path):
+    result = train.Trainer(tiny(tmp_path, iterations=4, grid_every=2)).run()
+    run = tmp_path / "run"
+    assert result["iterations"] == 4 and "beta_eff" in result
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "iteration_000002.png", "iteration_000004.png",
+    ]  # fmt: skip
+    assert any((run / "tensorboard").iterdir())
+    assert train.load_checkpoint(run / train.CHECKPOINT)["iteration"] == 4
+
+
+def test_cli_train_then_sample(tmp_path):
+    out = tmp_path / "cli"
+    result = runner.invoke(
+        app,
+        ["train", "--dataset", "mnist-10k", "--iterations", "2", "--batch-size", "16",
+         "--bm-samples", "64", "--out", str(out), "--device", "cpu"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app, ["sample", "--checkpoint", str(out), "-n", "5", "--out", str(out / "x.npz")]
+    )
+    assert result.exit_code == 0, result.output
+    images = np.load(out / "x.npz")["images"]
+    assert images.shape == (5, 1, 28, 28) and np.abs(images).max() <= 1
+    result = runner.invoke(
+        app, ["sample", "--checkpoint", str(out), "-n", "8", "--out", str(out / "g.png")]
+    )
+    assert result.exit_code == 0 and (out / "g.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--dataset", "cifar"], "unknown dataset 'cifar'; allowed: mnist, mnist-10k"),
+        (["--sampler", "gibs"], "unknown sampler 'gibs'"),
+        (["--topology", "ring"], "unknown topology 'ring'"),
+        (["--prior", "laplace"], "unknown prior 'laplace'; allowed: bm, uniform, normal"),
+        (["--preset", "slow"], "unknown preset 'slow'; allowed: quick"),
+        (["--bm-lr", "-1"], "bm_lr must be a finite number > 0, got -1.0"),
+        (["--latent", "100", "--topology", "complete", "--sampler", "mock-dwave"],
+         "complete graph with 100 nodes does not fit"),
+        (["--batch-size", "20000", "--prior", "uniform"], "fewer than one batch of 20000"),
+    ],
+)  # fmt: skip
+def test_bad_training_input_exits_2(tmp_path, arguments, message):
+    base = ["train", "--dataset", "mnist-10k", "--iterations", "1", "--out", str(tmp_path / "r")]
+    result = runner.invoke(app, [*base, *arguments])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_missing_mnist_offline_names_the_files(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(data.torchvision.datasets, "MNIST", offline)
+    with pytest.raises(
+        ConfigError, match=r"MNIST is not in .*/MNIST/raw and could not be downloaded"
+    ):
+        data.load("mnist", tmp_path)
+
+
+def test_mnist_is_read_from_the_data_directory():
+    if "QAAAN_DATA" not in os.environ:
+        pytest.skip("QAAAN_DATA is not set (CI and .ci/run set it to the MNIST files)")
+    mnist = data.load("mnist")
+    assert len(mnist) == 60_000
+    assert torch.equal(mnist.images[:10000], data.bundled_mnist_10k().images)
+
+
+def test_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / train.CHECKPOINT).write_bytes(b"not a checkpoint")
+    result = runner.invoke(app, ["train", "--dataset", "mnist-10k", "--out", str(run), "--resume"])
+    assert result.exit_code == 2 and "is corrupt or not a qaaan checkpoint" in result.output
+    torch.save({"weights": torch.ones(2)}, run / train.CHECKPOINT)
+    result = runner.invoke(app, ["sample", "--checkpoint", str(run)])
+    assert result.exit_code == 2 and "is not a qaaan training checkpoint" in result.output
+
+
+def test_resume_refuses_a_different_run(tmp_path):
+    train.Trainer(tiny(tmp_path, iterations=1)).run()
+    other = dataclasses.replace(tiny(tmp_path, iterations=2), prior="uniform")
+    with pytest.raises(ConfigError, match="--resume: prior is 'uniform' but the run"):
+        train.Trainer(other, resume=True)
