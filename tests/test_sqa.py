@@ -113,7 +113,7 @@ def test_persistent_initial_state_continues_from_the_last_call():
     bm = random_machine(topology.chimera(10), seed=4, h_scale=0.5, J_scale=1.0)
     sqa = samplers.make(
         "sqa", schedule=_constant(1.0), beta=50.0, sweeps=5, initial_state="persistent",
-        return_slices="all", seed=0,
+        return_slices="all", trotter=8, seed=0,
     )  # fmt: skip
     first = sqa.sample(bm, 200)
     second = sqa.sample(bm, 200)
