@@ -3,9 +3,9 @@
 Same networks (28x28, width 64), batch (64) and data (mnist-10k) for every row; the `bm` prior
 draws 1000 model samples per iteration from a 100-node Chimera machine (as the paper), with
 `gibbs` (1 sweep per iteration, persistent chains) and with `sqa` (defaults: 4 slices, 64
-sweeps per anneal, fresh anneal each iteration). Reported: median seconds per iteration over
-`--iterations` after `--warmup`, and the ratio to the uniform prior (targets: 1.15 for gibbs,
-1.5 for sqa).
+sweeps per anneal, fresh anneal each iteration). The contenders take turns (10 iterations each,
+10 rounds, after a warm-up); reported are the median seconds per iteration and the ratio to the
+uniform prior (targets: 1.15 for gibbs, 1.5 for sqa).
 
     python benchmarks/train_step.py   # prints a table, writes benchmarks/results/train_step.json
 """
@@ -30,36 +30,54 @@ CONTENDERS = {
 }
 
 
-def seconds_per_iteration(settings: dict, warmup: int, iterations: int) -> tuple[float, float]:
-    """Median seconds per iteration and the median share of it spent sampling."""
+def timed_steps(trainer: Trainer, steps: int) -> tuple[list[float], list[float]]:
+    """Seconds of `steps` iterations and the share of each spent sampling."""
+    times, shares = [], []
+    for _ in range(steps):
+        start = time.perf_counter()
+        stats = trainer.step()
+        trainer.iteration += 1
+        elapsed = time.perf_counter() - start
+        times.append(elapsed)
+        shares.append(stats["sampling_seconds"] / elapsed)
+    return times, shares
+
+
+def measure(warmup: int, rounds: int, steps: int) -> dict[str, tuple[float, float]]:
+    """Median seconds per iteration and sampling share of every contender.
+
+    The contenders take turns, `steps` iterations each per round, so that a change in the
+    machine's load during the run (it is shared) falls on all of them alike.
+    """
     with TemporaryDirectory() as out:
-        config = TrainConfig(
-            dataset="mnist-10k", batch_size=64, width=64, device="cpu", out=out, **settings
-        )
-        trainer = Trainer(config)
-        times, shares = [], []
-        for step in range(warmup + iterations):
-            start = time.perf_counter()
-            stats = trainer.step()
-            trainer.iteration += 1
-            elapsed = time.perf_counter() - start
-            if step >= warmup:
-                times.append(elapsed)
-                shares.append(stats["sampling_seconds"] / elapsed)
-    return statistics.median(times), statistics.median(shares)
+        common = {"dataset": "mnist-10k", "batch_size": 64, "width": 64, "device": "cpu"}
+        trainers = {
+            label: Trainer(TrainConfig(**common, out=f"{out}/{index}", **settings))
+            for index, (label, settings) in enumerate(CONTENDERS.items())
+        }
+        for trainer in trainers.values():
+            timed_steps(trainer, warmup)
+        times = {label: ([], []) for label in trainers}
+        for _ in range(rounds):
+            for label, trainer in trainers.items():
+                seconds, shares = timed_steps(trainer, steps)
+                times[label][0].extend(seconds)
+                times[label][1].extend(shares)
+    return {label: (statistics.median(t), statistics.median(s)) for label, (t, s) in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--iterations", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=10, help="iterations per turn")
     default_out = Path(__file__).parent / "results/train_step.json"
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
-    rows = []
-    for label, settings in CONTENDERS.items():
-        seconds, share = seconds_per_iteration(settings, args.warmup, args.iterations)
-        rows.append({"prior": label, "seconds_per_iteration": seconds, "sampling_share": share})
+    rows = [
+        {"prior": label, "seconds_per_iteration": seconds, "sampling_share": share}
+        for label, (seconds, share) in measure(args.warmup, args.rounds, args.steps).items()
+    ]
     baseline = rows[0]["seconds_per_iteration"]
     print(f"{'prior':12} {'s/iteration':>12} {'ratio':>6} {'sampling share':>15}")
     for row in rows:
