@@ -196,3 +196,26 @@ def test_resume_refuses_a_different_run(tmp_path):
     other = dataclasses.replace(tiny(tmp_path, iterations=2), prior="uniform")
     with pytest.raises(ConfigError, match="--resume: prior is 'uniform' but the run"):
         train.Trainer(other, resume=True)
+
+
+def test_epochs_and_a_colour_image_folder(tmp_path):
+    """--epochs sets the total from the data size; a folder of images trains the 64x64 nets."""
+    from PIL import Image
+
+    generator = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for index in range(12):
+            pixels = generator.integers(0, 255, size=(80, 96, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / label / f"{index}.png")
+    config = tiny(
+        tmp_path, dataset="folder", data_dir=str(tmp_path / "images"), iterations=1,
+        epochs=2, batch_size=8, grid_every=1,
+    )  # fmt: skip
+    trainer = train.Trainer(config)
+    assert trainer.total == 2 * (24 // 8)
+    trainer.run()
+    state = train.load_checkpoint(tmp_path / "run" / train.CHECKPOINT)
+    assert state["iteration"] == 6 and state["data_position"] == [1, 3]
+    images = np.asarray(Image.open(tmp_path / "run" / "samples" / "iteration_000006.png"))
+    assert images.shape[2] == 3 and images.shape[0] > 64  # an 8-image grid of 64x64 colour

@@ -168,8 +168,12 @@ class Batches:
         return len(self.dataset) // self.batch_size
 
     def _order(self) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return torch.randperm(len(self.dataset), generator=generator)
+        """This epoch's permutation (kept until the epoch changes)."""
+        cached = getattr(self, "_cached", None)
+        if cached is None or cached[0] != self.epoch:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            self._cached = (self.epoch, torch.randperm(len(self.dataset), generator=generator))
+        return self._cached[1]
 
     def next(self) -> torch.Tensor:
         if self.index >= self.per_epoch:
