@@ -13,7 +13,6 @@ kernel on CPU, torch block updates on CUDA), both tested against exact enumerati
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from qaaan.bm import BoltzmannMachine
@@ -25,11 +24,10 @@ from qaaan.errors import (
     check_seed,
 )
 from qaaan.samplers import kernels
-from qaaan.samplers.base import TorchDimodSampler
 from qaaan.topology import colour_classes
 
 
-class GibbsSampler(TorchDimodSampler):
+class GibbsSampler(kernels.ChainSampler):
     """Persistent block Gibbs chains. Options: sweeps, burn_in, beta, seed, backend."""
 
     name = "gibbs"
@@ -54,8 +52,6 @@ class GibbsSampler(TorchDimodSampler):
             seed=check_seed(seed),
             backend=self.backend,
         )
-        self.numpy_rng = np.random.default_rng(seed)
-        self.chains: kernels.Chains | None = None  # one slice: spins (1, N, num_chains)
         self._colour_graph = None
         self._colours: list[list[int]] = []
 
@@ -68,19 +64,6 @@ class GibbsSampler(TorchDimodSampler):
         self._run(bm, self.sweeps)
         self.info = {"sweeps": self.sweeps, "backend": kernels.backend_for(self.backend, bm.device)}
         return self.chains.spins[0].T.contiguous()
-
-    def state_dict(self) -> dict:
-        return {
-            **super().state_dict(),
-            "numpy_rng": self.numpy_rng.bit_generator.state,
-            "chains": None if self.chains is None else self.chains.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.numpy_rng.bit_generator.state = state["numpy_rng"]
-        chains = state["chains"]
-        self.chains = None if chains is None else kernels.Chains.from_state(chains, "cpu")
 
     def _run(self, bm: BoltzmannMachine, sweeps: int) -> None:
         if self._colour_graph is not bm.graph:

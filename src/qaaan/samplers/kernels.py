@@ -36,6 +36,7 @@ import torch
 
 from qaaan.bm import BoltzmannMachine
 from qaaan.errors import ConfigError
+from qaaan.samplers.base import TorchDimodSampler
 
 CHAINS_PER_BLOCK = 256
 BACKENDS = ("auto", "numba", "torch")
@@ -267,3 +268,25 @@ class Chains:
                 slice_couplings,
                 self.torch_rng,
             )
+
+
+class ChainSampler(TorchDimodSampler):
+    """A torch sampler whose state is its chains and a numpy generator (`gibbs`, `sqa`)."""
+
+    def __init__(self, *, seed: int | None, **options):
+        super().__init__(seed=seed, **options)
+        self.numpy_rng = np.random.default_rng(seed)
+        self.chains: Chains | None = None
+
+    def state_dict(self) -> dict:
+        return {
+            **super().state_dict(),
+            "numpy_rng": self.numpy_rng.bit_generator.state,
+            "chains": None if self.chains is None else self.chains.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.numpy_rng.bit_generator.state = state["numpy_rng"]
+        chains = state["chains"]
+        self.chains = None if chains is None else Chains.from_state(chains, "cpu")

@@ -35,7 +35,6 @@ from qaaan.errors import (
     check_seed,
 )
 from qaaan.samplers import kernels
-from qaaan.samplers.base import TorchDimodSampler
 from qaaan.topology import colour_classes
 
 RETURN_SLICES = ("random", "all", "lowest")
@@ -75,7 +74,7 @@ def sweep_parameters(
     return field_scales, slice_couplings
 
 
-class SQASampler(TorchDimodSampler):
+class SQASampler(kernels.ChainSampler):
     """Simulated quantum annealing (path-integral Monte Carlo), vectorised over reads and slices.
 
     Options: beta, gamma (Gamma0), trotter (1 or even), sweeps per anneal, schedule, seed,
@@ -122,11 +121,9 @@ class SQASampler(TorchDimodSampler):
             initial_state=initial_state,
             backend=self.backend,
         )
-        self.numpy_rng = np.random.default_rng(seed)
         self.field_scales, self.slice_couplings = sweep_parameters(
             self.schedule, self.sweeps, self.beta, self.gamma, self.trotter
         )
-        self.chains: kernels.Chains | None = None
 
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         self.chains = self._initial_chains(bm, num_reads)
@@ -139,19 +136,6 @@ class SQASampler(TorchDimodSampler):
             "backend": kernels.backend_for(self.backend, bm.device),
         }
         return self._returned_slices(bm, self.chains.spins)
-
-    def state_dict(self) -> dict:
-        return {
-            **super().state_dict(),
-            "numpy_rng": self.numpy_rng.bit_generator.state,
-            "chains": None if self.chains is None else self.chains.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.numpy_rng.bit_generator.state = state["numpy_rng"]
-        chains = state["chains"]
-        self.chains = None if chains is None else kernels.Chains.from_state(chains, "cpu")
 
     def _initial_chains(self, bm: BoltzmannMachine, num_reads: int) -> kernels.Chains:
         shape = (self.trotter, bm.num_nodes, num_reads)
