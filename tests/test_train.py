@@ -194,8 +194,59 @@ def test_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
 def test_resume_refuses_a_different_run(tmp_path):
     train.Trainer(tiny(tmp_path, iterations=1)).run()
     other = dataclasses.replace(tiny(tmp_path, iterations=2), prior="uniform")
-    with pytest.raises(ConfigError, match="--resume: prior is 'uniform' but the run"):
+    with pytest.raises(ConfigError, match="--resume: prior is 'uniform' but the run used 'bm'"):
         train.Trainer(other, resume=True)
+
+
+def test_cli_resume_keeps_the_saved_settings(tmp_path):
+    out = str(tmp_path / "run")
+    base = ["train", "--dataset", "mnist-10k", "--batch-size", "16", "--bm-samples", "64",
+            "--out", out, "--device", "cpu"]  # fmt: skip
+    assert runner.invoke(app, [*base, "--iterations", "2"]).exit_code == 0
+    # a new run into the same directory would overwrite it: refused
+    result = runner.invoke(app, [*base, "--iterations", "4"])
+    assert (
+        result.exit_code == 2 and "already holds a run: continue it with --resume" in result.output
+    )
+    # resuming with only --out and --iterations uses the run's batch size and sample count
+    result = runner.invoke(app, ["train", "--out", out, "--iterations", "3", "--resume"])
+    assert result.exit_code == 0, result.output
+    state = train.load_checkpoint(tmp_path / "run" / train.CHECKPOINT)
+    assert state["iteration"] == 3 and state["config"]["bm_samples"] == 64
+    result = runner.invoke(
+        app, ["train", "--out", out, "--iterations", "4", "--resume", "--seed", "5"]
+    )
+    assert result.exit_code == 2 and "--resume: seed is 5 but the run used 0" in result.output
+
+
+def test_bad_values_that_reach_the_networks_or_the_disk(tmp_path):
+    base = ["train", "--dataset", "mnist-10k", "--iterations", "1", "--prior", "uniform"]
+    result = runner.invoke(app, [*base, "--batch-size", "1", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 2 and "batch_size must be at least 2" in result.output
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    result = runner.invoke(app, [*base, "--batch-size", "16", "--out", str(blocked / "run")])
+    assert result.exit_code == 2 and "cannot write the run" in result.output
+
+
+def test_other_latent_sizes_train_and_sample(tmp_path):
+    trainer = train.Trainer(tiny(tmp_path, latent=36, topology="bipartite", iterations=2))
+    trainer.run()
+    assert trainer.prior.bm.num_nodes == 36
+    result = runner.invoke(
+        app,
+        [
+            "sample",
+            "--checkpoint",
+            str(tmp_path / "run"),
+            "-n",
+            "100",
+            "--out",
+            str(tmp_path / "s.npz"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert np.load(tmp_path / "s.npz")["images"].shape == (100, 1, 28, 28)  # more than bm_samples
 
 
 def test_epochs_and_a_colour_image_folder(tmp_path):

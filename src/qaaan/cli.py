@@ -19,7 +19,7 @@ from rich.table import Table
 
 from qaaan import samplers, topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
-from qaaan.config import build, parse_option, resolve_device
+from qaaan.config import build, parse_option, read_file, resolve_device
 from qaaan.errors import ConfigError, check_positive_int, check_seed
 from qaaan.samplers.exact import MAX_NODES, exact_moments
 
@@ -173,8 +173,12 @@ def train(
     config: Annotated[Path | None, typer.Option(help="a .toml or .yaml file of options")] = None,
     preset: Annotated[str | None, typer.Option(help="quick: a few minutes on a CPU")] = None,
 ) -> None:
-    """Train the associative adversarial network (paper Fig. 3)."""
-    from qaaan.train import PRESETS, TrainConfig, Trainer
+    """Train the associative adversarial network (paper Fig. 3).
+
+    With --resume the run's saved settings are used; only its length (--iterations/--epochs),
+    the device and the logging intervals may change.
+    """
+    from qaaan.train import PRESETS, TrainConfig, Trainer, resume_config
 
     try:
         if preset is not None and preset not in PRESETS:
@@ -187,10 +191,17 @@ def train(
             "iterations": iterations, "epochs": epochs, "batch_size": batch_size,
             "seed": seed, "device": device, "out": out,
         }  # fmt: skip
-        settings = build(TrainConfig, config, cli_values, PRESETS.get(preset))
+        if resume:
+            changes = read_file(config) if config is not None else {}
+            changes.update({k: v for k, v in cli_values.items() if v is not None})
+            settings = resume_config(Path(out or TrainConfig.out), changes)
+        else:
+            settings = build(TrainConfig, config, cli_values, PRESETS.get(preset))
         result = Trainer(settings, resume=resume).run()
     except ConfigError as error:
         fail(error)
+    except OSError as error:
+        fail(ConfigError(f"cannot write the run: {error.strerror or error} ({error.filename})"))
     table = Table("quantity", "value", title=f"qaaan train -> {settings.out}")
     for key, value in result.items():
         table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
@@ -214,4 +225,6 @@ def sample(
         path = generate(checkpoint, n, seed, out, device)
     except ConfigError as error:
         fail(error)
+    except OSError as error:
+        fail(ConfigError(f"cannot write {str(out)!r}: {error.strerror or error}"))
     console.print(f"wrote {n} images to {path}")

@@ -17,6 +17,7 @@ index) is all a checkpoint needs to resume the same order.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,7 @@ from qaaan.errors import ConfigError
 
 DATASETS = ("mnist", "mnist-10k", "fashion-mnist", "folder", "lsun")
 GREY_DATASETS = ("mnist", "mnist-10k", "fashion-mnist")
+DOWNLOAD_TIMEOUT = 30.0  # seconds without an answer before a download gives up
 MNIST_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -76,14 +78,19 @@ def bundled_mnist_10k() -> ImageTensor:
 
 def _torchvision_mnist(dataset_class, name: str, root: Path, train: bool) -> ImageTensor:
     raw = root / name / "raw"
-    present = all((raw / f).exists() or (raw / f"{f}.gz").exists() for f in MNIST_FILES)
+    present = all((raw / f).exists() for f in MNIST_FILES)
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # a silent network must not hang the run
     try:
+        # with only the .gz files present torchvision's "download" just extracts them, offline
         data = dataset_class(root=str(root), train=train, download=not present)
     except Exception as error:  # torchvision's download failed: offline, or the files are bad
         raise ConfigError(
             f"{name} is not in {raw} and could not be downloaded ({type(error).__name__}); "
             f"put {', '.join(MNIST_FILES)} (or their .gz) there, or use --dataset mnist-10k"
         ) from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
     return ImageTensor(data.data, data.targets)
 
 

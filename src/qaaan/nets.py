@@ -67,9 +67,14 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Images -> (logit (batch,), features (batch, 100) in [-1, 1]: the layer rho_f)."""
+    """Images -> (logit (batch,), features (batch, F) in [-1, 1]: the layer rho_f).
 
-    def __init__(self, variant: str = "grey28", width: int = 64, hidden: int = 256):
+    F = 100 as the paper; training sets it to the latent size, one feature per latent spin.
+    """
+
+    def __init__(
+        self, variant: str = "grey28", width: int = 64, hidden: int = 256, features: int = FEATURES
+    ):
         super().__init__()
         channels, size, _ = _check_variant(variant)
         if variant == "grey28":
@@ -84,9 +89,9 @@ class Discriminator(nn.Module):
             feature_input = 4 * width * (size // 8) ** 2
         self.body = nn.Sequential(*convolutions, nn.Flatten(), *dense)
         self.features = nn.Sequential(
-            nn.Linear(feature_input, FEATURES), nn.BatchNorm1d(FEATURES), nn.Tanh()
+            nn.Linear(feature_input, features), nn.BatchNorm1d(features), nn.Tanh()
         )
-        self.logit = nn.Linear(FEATURES, 1)
+        self.logit = nn.Linear(features, 1)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.features(self.body(images))

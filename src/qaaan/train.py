@@ -85,6 +85,16 @@ class TrainConfig:
             )
         for name in ("latent", "bm_samples", "bm_every", "iterations", "batch_size", "width"):
             check_positive_int(name, getattr(self, name))
+        if self.batch_size < 2:
+            raise ConfigError(f"batch_size must be at least 2 (batch norm), got {self.batch_size}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ConfigError(f"data_dir must be a path, got {self.data_dir!r}")
+        if (
+            isinstance(self.grid_every, bool)
+            or not isinstance(self.grid_every, int)
+            or self.grid_every < 0
+        ):
+            raise ConfigError(f"grid_every must be an integer >= 0, got {self.grid_every!r}")
         for name in ("checkpoint_every", "log_every", "beta_eff_every"):
             check_positive_int(name, getattr(self, name))
         if self.epochs is not None:
@@ -118,6 +128,32 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+RESUMABLE = (
+    "iterations", "epochs", "device", "out", "data_dir",
+    "checkpoint_every", "log_every", "beta_eff_every", "grid_every",
+)  # fmt: skip
+
+
+def check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
+    """Refuses to resume a run with settings other than the length, device and logging."""
+    current = dataclasses.asdict(config)
+    changed = sorted(k for k in current if k not in RESUMABLE and saved.get(k) != current[k])
+    if changed:
+        name = changed[0]
+        raise ConfigError(
+            f"--resume: {name} is {current[name]!r} but the run used {saved.get(name)!r} "
+            f"(only {', '.join(RESUMABLE)} may change)"
+        )
+
+
+def resume_config(out: Path, changes: dict[str, Any]) -> TrainConfig:
+    """The saved config of the run in `out`, with `changes` (which `check_resumable` vets)."""
+    saved = load_checkpoint(out / CHECKPOINT)["config"]
+    config = TrainConfig(**{**saved, **changes})
+    check_resumable(saved, config)
+    return config
+
+
 class Prior:
     """The generator's latent distribution: a Boltzmann machine with a sampler, or noise."""
 
@@ -128,10 +164,29 @@ class Prior:
         if config.prior == "bm":
             graph = topology.make(config.topology, config.latent)
             self.bm = BoltzmannMachine(graph, seed=config.seed, device=device)
-            options = {"seed": config.seed, **config.sampler_options}
-            if "seed" not in samplers.option_names(config.sampler):
-                options.pop("seed")
-            self.sampler = samplers.make(config.sampler, **options)
+            self.sampler = self.make_sampler(config.sampler_options.get("seed", config.seed))
+
+    def make_sampler(self, seed: int) -> samplers.Sampler:
+        """The configured sampler with its options, seeded with `seed` where it takes a seed."""
+        options = {**self.config.sampler_options, "seed": seed}
+        if "seed" not in samplers.option_names(self.config.sampler):
+            options.pop("seed")
+        return samplers.make(self.config.sampler, **options)
+
+    def preview_latent(self, count: int, seed: int) -> torch.Tensor:
+        """`count` latent vectors for sample grids and `qaaan sample`.
+
+        Drawn from the prior as it is now by a fresh sampler and generator seeded with `seed`,
+        so the same seed gives the same noise and the training's random state is left alone.
+        """
+        rng = torch.Generator().manual_seed(seed)
+        shape = (count, self.config.latent)
+        if self.config.prior == "uniform":
+            return (2 * torch.rand(shape, generator=rng) - 1).to(self.device)
+        if self.config.prior == "normal":
+            return torch.randn(shape, generator=rng).to(self.device)
+        spins = self.make_sampler(seed).sample(self.bm, count)
+        return reparameterize(spins.cpu(), self.config.alpha, rng).to(self.device)
 
     def spins(self) -> torch.Tensor:
         """Model samples of the machine: (bm_samples, latent) ±1."""
@@ -167,7 +222,7 @@ def build_nets(config: TrainConfig, device: torch.device) -> tuple[nn.Module, nn
     torch.manual_seed(config.seed)
     variant = variant_for(config.dataset)
     generator = Generator(variant, config.latent, config.width).to(device)
-    discriminator = Discriminator(variant, config.width).to(device)
+    discriminator = Discriminator(variant, config.width, features=config.latent).to(device)
     generator.apply(initialise)
     discriminator.apply(initialise)
     return generator, discriminator
@@ -220,21 +275,17 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
         self.prior = Prior(config, self.device, self.rng)
         self.iteration = 0
-        self.fixed_latent = self.prior.latent(
-            self.prior.spins() if self.prior.bm is not None else None, 64
-        )
         if resume:
             self._resume()
+        elif (self.out / CHECKPOINT).exists():
+            raise ConfigError(
+                f"{str(self.out)!r} already holds a run: continue it with --resume, or choose "
+                "another --out"
+            )
 
     def _resume(self) -> None:
         state = load_checkpoint(self.out / CHECKPOINT)
-        saved = TrainConfig(**state["config"])
-        for name in ("dataset", "prior", "topology", "latent", "sampler", "width", "batch_size"):
-            if getattr(saved, name) != getattr(self.config, name):
-                raise ConfigError(
-                    f"--resume: {name} is {getattr(self.config, name)!r} but the run in "
-                    f"{str(self.out)!r} used {getattr(saved, name)!r}"
-                )
+        check_resumable(state["config"], self.config)
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -243,7 +294,6 @@ class Trainer:
         self.rng.set_state(state["rng"])
         self.batches.epoch, self.batches.index = state["data_position"]
         self.iteration = state["iteration"]
-        self.fixed_latent = state["fixed_latent"].to(self.device)
 
     def checkpoint(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -257,7 +307,6 @@ class Trainer:
             "prior": self.prior.state_dict(),
             "rng": self.rng.get_state(),
             "data_position": [self.batches.epoch, self.batches.index],
-            "fixed_latent": self.fixed_latent.cpu(),
         }
         save_atomically(state, self.out / CHECKPOINT)
 
@@ -308,9 +357,10 @@ class Trainer:
         return stats
 
     def save_grid(self, name: str) -> Path:
+        latent = self.prior.preview_latent(64, self.config.seed)
         self.generator.eval()
         with torch.no_grad():
-            images = self.generator(self.fixed_latent)
+            images = self.generator(latent)
         self.generator.train()
         path = self.out / "samples" / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -356,21 +406,17 @@ def generate(run: Path, count: int, seed: int, out: Path, device: str = "auto") 
     if out.suffix not in (".npz", ".png"):
         raise ConfigError(f"--out must end in .npz or .png, got {str(out)!r}")
     state = load_checkpoint(Path(run) / CHECKPOINT)
-    config = dataclasses.replace(TrainConfig(**state["config"]), seed=seed, device=device)
+    config = dataclasses.replace(TrainConfig(**state["config"]), device=device)
     torch_device = resolve_device(device)
     generator, _ = build_nets(config, torch_device)
     generator.load_state_dict(state["generator"])
     generator.eval()
-    prior = Prior(config, torch_device, torch.Generator().manual_seed(seed))
+    prior = Prior(config, torch_device, torch.Generator())
     if prior.bm is not None:
         prior.bm.load_state_dict(state["prior"]["bm"])
-    images = []
+    latent = prior.preview_latent(count, seed)
     with torch.no_grad():
-        for start in range(0, count, 1000):
-            size = min(1000, count - start)
-            spins = prior.spins() if prior.bm is not None else None
-            images.append(generator(prior.latent(spins, size)).cpu())
-    images = torch.cat(images)
+        images = torch.cat([generator(chunk).cpu() for chunk in latent.split(1000)])
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
         np.savez_compressed(out, images=images.numpy())

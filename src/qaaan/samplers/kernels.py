@@ -215,13 +215,18 @@ class Chains:
 
     def state_dict(self) -> dict:
         return {
+            "device": str(self.spins.device),
             "spins": self.spins.cpu(),
             "xoshiro": torch.from_numpy(self.xoshiro_state.astype(np.int64)),
             "torch_rng": self.torch_rng.get_state(),
         }
 
     @classmethod
-    def from_state(cls, state: dict, device: torch.device) -> Chains:
+    def from_state(cls, state: dict) -> Chains:
+        """Chains as saved, on the device they ran on."""
+        device = torch.device(state["device"])
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("the saved chains ran on CUDA, and no CUDA device is available")
         chains = cls.__new__(cls)
         chains.spins = state["spins"].to(device, torch.float32).contiguous()
         chains.xoshiro_state = state["xoshiro"].numpy().astype(np.uint32)
@@ -289,4 +294,4 @@ class ChainSampler(TorchDimodSampler):
         super().load_state_dict(state)
         self.numpy_rng.bit_generator.state = state["numpy_rng"]
         chains = state["chains"]
-        self.chains = None if chains is None else Chains.from_state(chains, "cpu")
+        self.chains = None if chains is None else Chains.from_state(chains)
