@@ -179,29 +179,30 @@ class Prior:
         Drawn from the prior as it is now by a fresh sampler and generator seeded with `seed`,
         so the same seed gives the same noise and the training's random state is left alone.
         """
-        rng = torch.Generator().manual_seed(seed)
-        shape = (count, self.config.latent)
-        if self.config.prior == "uniform":
-            return (2 * torch.rand(shape, generator=rng) - 1).to(self.device)
-        if self.config.prior == "normal":
-            return torch.randn(shape, generator=rng).to(self.device)
-        spins = self.make_sampler(seed).sample(self.bm, count)
-        return reparameterize(spins.cpu(), self.config.alpha, rng).to(self.device)
+        spins = self.make_sampler(seed).sample(self.bm, count) if self.bm is not None else None
+        return self._continuous(spins, count, torch.Generator().manual_seed(seed))
 
     def spins(self) -> torch.Tensor:
         """Model samples of the machine: (bm_samples, latent) ±1."""
         return self.sampler.sample(self.bm, self.config.bm_samples).to(self.device)
 
     def latent(self, spins: torch.Tensor | None, count: int) -> torch.Tensor:
-        """`count` continuous latent vectors: reparameterised spins, or noise."""
-        shape = (count, self.config.latent)
-        if self.config.prior == "bm":
+        """`count` training latent vectors: reparameterised model spins, or noise."""
+        if spins is not None:
             # a random subset of the chains: consecutive calls continue the same chains
-            chosen = torch.randperm(spins.shape[0], generator=self.rng)[:count]
-            return reparameterize(spins[chosen].cpu(), self.config.alpha, self.rng).to(self.device)
+            spins = spins[torch.randperm(spins.shape[0], generator=self.rng)[:count]]
+        return self._continuous(spins, count, self.rng)
+
+    def _continuous(
+        self, spins: torch.Tensor | None, count: int, rng: torch.Generator
+    ) -> torch.Tensor:
+        """Spins reparameterised (Eq. 14-16), or uniform / normal noise for the other priors."""
+        shape = (count, self.config.latent)
         if self.config.prior == "uniform":
-            return (2 * torch.rand(shape, generator=self.rng) - 1).to(self.device)
-        return torch.randn(shape, generator=self.rng).to(self.device)
+            return (2 * torch.rand(shape, generator=rng) - 1).to(self.device)
+        if self.config.prior == "normal":
+            return torch.randn(shape, generator=rng).to(self.device)
+        return reparameterize(spins.cpu(), self.config.alpha, rng).to(self.device)
 
     def state_dict(self) -> dict[str, Any]:
         if self.bm is None:
