@@ -228,3 +228,77 @@ def sample(
     except OSError as error:
         fail(ConfigError(f"cannot write {str(out)!r}: {error.strerror or error}"))
     console.print(f"wrote {n} images to {path}")
+
+
+classifier_app = typer.Typer(no_args_is_help=True, help="The evaluation classifier.")
+app.add_typer(classifier_app, name="classifier")
+
+
+@classifier_app.command("train")
+def classifier_train(
+    dataset: Annotated[str, typer.Option(help="mnist|fashion-mnist")] = "mnist",
+    data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
+    epochs: Annotated[int, typer.Option()] = 3,
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Path, typer.Option(help="where to write the .safetensors weights")] = Path(
+        "classifier.safetensors"
+    ),
+) -> None:
+    """Train the small CNN whose features and probabilities IS and FID use."""
+    from qaaan.metrics import train_classifier
+
+    try:
+        check_positive_int("epochs", epochs)
+        result = train_classifier(dataset, data_dir, epochs, seed, out)
+    except ConfigError as error:
+        fail(error)
+    console.print(f"test accuracy {result['test_accuracy']:.4f}; weights written to {out}")
+
+
+@app.command("evaluate")
+def evaluate_run(
+    checkpoint: Annotated[Path | None, typer.Option(help="a run directory")] = None,
+    n: Annotated[int, typer.Option("-n", help="number of generated images")] = 10_000,
+    seed: Annotated[int, typer.Option()] = 0,
+    real: Annotated[bool, typer.Option(help="also report the real-data reference")] = False,
+    data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
+    classifier_weights: Annotated[
+        Path | None, typer.Option("--classifier", help="weights (default: the shipped ones)")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the figures here")] = None,
+    device: Annotated[str, typer.Option(help="auto|cpu|cuda")] = "auto",
+) -> None:
+    """IS (Eq. 17), FID (Eq. 18) and mode coverage of a run's images, against the MNIST test set."""
+    import json
+
+    from qaaan import data, metrics
+    from qaaan.train import generated_images
+
+    try:
+        if checkpoint is None and not real:
+            raise ConfigError("give --checkpoint DIR, --real, or both")
+        classifier = metrics.load_classifier("mnist", classifier_weights)
+        figures = {}
+        if checkpoint is not None:
+            test = data.load("mnist", data_dir, train=False)
+            reference = test.batch(torch.arange(len(test)))
+            images = generated_images(checkpoint, n, seed, device)
+            if images.shape[1:] != (1, 28, 28):
+                raise ConfigError("evaluate scores 28x28 grey runs (MNIST-like) only")
+            figures["generated"] = metrics.evaluate(images, reference, classifier)
+        if real:
+            figures["real"] = metrics.real_reference("mnist", data_dir, classifier)
+    except ConfigError as error:
+        fail(error)
+    table = Table("", "IS", "FID", "KL to uniform", "smallest class", title="qaaan evaluate")
+    for name, row in figures.items():
+        table.add_row(
+            name,
+            f"{row['inception_score']:.3f} ± {row['inception_score_std']:.3f}",
+            f"{row['fid']:.3f}",
+            f"{row['kl_to_uniform']:.4f}",
+            f"{row['smallest_share']:.3%}",
+        )
+    console.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(figures, indent=2))

@@ -400,12 +400,10 @@ class Trainer:
         return {"iterations": self.iteration, "seconds": elapsed, **last}
 
 
-def generate(run: Path, count: int, seed: int, out: Path, device: str = "auto") -> Path:
-    """`count` images from the run in `run`: an .npz of images (N, C, H, W) or a PNG grid."""
+def generated_images(run: Path, count: int, seed: int, device: str = "auto") -> torch.Tensor:
+    """`count` images (N, C, H, W) in [-1, 1] from the trained run in `run`, on the CPU."""
     check_positive_int("n", count)
     check_seed(seed)
-    if out.suffix not in (".npz", ".png"):
-        raise ConfigError(f"--out must end in .npz or .png, got {str(out)!r}")
     state = load_checkpoint(Path(run) / CHECKPOINT)
     config = dataclasses.replace(TrainConfig(**state["config"]), device=device)
     torch_device = resolve_device(device)
@@ -417,7 +415,14 @@ def generate(run: Path, count: int, seed: int, out: Path, device: str = "auto") 
         prior.bm.load_state_dict(state["prior"]["bm"])
     latent = prior.preview_latent(count, seed)
     with torch.no_grad():
-        images = torch.cat([generator(chunk).cpu() for chunk in latent.split(1000)])
+        return torch.cat([generator(chunk).cpu() for chunk in latent.split(1000)])
+
+
+def generate(run: Path, count: int, seed: int, out: Path, device: str = "auto") -> Path:
+    """Writes `count` images of the run in `run`: an .npz of images (N, C, H, W) or a PNG grid."""
+    if out.suffix not in (".npz", ".png"):
+        raise ConfigError(f"--out must end in .npz or .png, got {str(out)!r}")
+    images = generated_images(run, count, seed, device)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
         np.savez_compressed(out, images=images.numpy())
