@@ -16,6 +16,7 @@ index) is all a checkpoint needs to resume the same order.
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms
 
@@ -122,15 +124,41 @@ def load(name: str, data_dir: str | Path | None = None, train: bool = True) -> D
             return _Images(torchvision.datasets.ImageFolder(str(root), transform=colour))
         except (FileNotFoundError, RuntimeError) as error:
             raise ConfigError(f"no images in {str(root)!r}: {error}") from None
-    try:
-        import lmdb  # noqa: F401  (torchvision's LSUN reader needs it)
-    except ImportError:
-        raise ConfigError("the lsun dataset needs the lmdb package: pip install lmdb") from None
-    if not (root / "bedroom_train_lmdb").is_dir():
-        raise ConfigError(f"LSUN bedrooms not found: expected {root / 'bedroom_train_lmdb'}")
-    return _Images(
-        torchvision.datasets.LSUN(str(root), classes=["bedroom_train"], transform=colour)
-    )
+    return LmdbImages(root / "bedroom_train_lmdb", colour)
+
+
+class LmdbImages(Dataset):
+    """Encoded images stored as the values of an lmdb database, as LSUN is distributed.
+
+    (torchvision's LSUN reader would write a pickled key cache into the working directory;
+    this one keeps the keys in memory.)
+    """
+
+    def __init__(self, path: Path, transform):
+        try:
+            import lmdb
+        except ImportError:
+            raise ConfigError("the lsun dataset needs lmdb: pip install 'qaaan[lsun]'") from None
+        if not path.is_dir():
+            raise ConfigError(f"LSUN bedrooms not found: expected the lmdb directory {str(path)!r}")
+        try:
+            self.env = lmdb.open(str(path), readonly=True, lock=False, readahead=False)
+        except lmdb.Error as error:
+            raise ConfigError(f"{str(path)!r} is not an lmdb database: {error}") from None
+        with self.env.begin() as transaction:
+            self.keys = [key for key, _ in transaction.cursor()]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index):
+        with self.env.begin() as transaction:
+            encoded = transaction.get(self.keys[index])
+        return self.transform(Image.open(io.BytesIO(encoded)).convert("RGB"))
+
+    def batch(self, indices: torch.Tensor) -> torch.Tensor:
+        return torch.stack([self[int(i)] for i in indices])
 
 
 class _Images(Dataset):

@@ -125,6 +125,18 @@ PRESETS: dict[str, dict[str, Any]] = {
         "grid_every": 500,
         "beta_eff_every": 500,
     },
+    # paper Fig. 9: 64x64 colour images (LSUN bedrooms or an image folder), a fully connected
+    # latent space sampled classically
+    "colour": {
+        "dataset": "lsun",
+        "prior": "bm",
+        "topology": "complete",
+        "latent": 100,
+        "sampler": "gibbs",
+        "iterations": 20000,
+        "batch_size": 64,
+        "width": 64,
+    },
 }
 
 
