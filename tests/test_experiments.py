@@ -103,3 +103,28 @@ def test_colour_experiment_on_a_tiny_image_folder(tmp_path):
 def test_colour_experiment_without_the_lmdb(tmp_path):
     result = CliRunner().invoke(app, ["experiment", "colour", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2 and "LSUN bedrooms not found" in result.output
+
+
+def test_mnist_experiment_scores_every_variant(tmp_path):
+    import os
+
+    import pytest
+
+    if "QAAAN_DATA" not in os.environ:
+        pytest.skip("scores against the MNIST test set: set QAAAN_DATA")
+    out = tmp_path / "mnist"
+    arguments = ["experiment", "mnist", "--variants", "uniform,gibbs", "--runs", "2",
+                 "--iterations", "2", "--evaluate-n", "200", "--dataset", "mnist-10k",
+                 "--device", "cpu", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "results.json").read_text())["summary"]
+    assert set(summary) == {"uniform", "gibbs"}
+    for scores in summary.values():
+        assert 1.0 <= scores["inception_score"]["mean"] <= 10.0 and scores["fid"]["mean"] > 0
+    assert "| gibbs |" in (out / "results.md").read_text()
+    assert (out / "grids.png").stat().st_size > 5_000
+    # a second call finds the finished runs and only evaluates them
+    before = (out / "gibbs" / "seed0" / "checkpoint.pt").stat().st_mtime
+    assert CliRunner().invoke(app, arguments).exit_code == 0
+    assert (out / "gibbs" / "seed0" / "checkpoint.pt").stat().st_mtime == before
