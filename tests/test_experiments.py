@@ -128,3 +128,27 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     before = (out / "gibbs" / "seed0" / "checkpoint.pt").stat().st_mtime
     assert CliRunner().invoke(app, arguments).exit_code == 0
     assert (out / "gibbs" / "seed0" / "checkpoint.pt").stat().st_mtime == before
+
+
+def test_plot_writes_curves_and_the_class_histogram(tmp_path):
+    import os
+
+    import pytest
+
+    from qaaan import plots, train
+
+    if "QAAAN_DATA" not in os.environ:
+        pytest.skip("the class histogram uses the shipped classifier on generated digits")
+    config = train.TrainConfig(
+        dataset="mnist-10k", iterations=4, batch_size=16, width=8, bm_samples=64,
+        log_every=1, out=str(tmp_path / "run"), device="cpu",
+    )  # fmt: skip
+    train.Trainer(config).run()
+    scalars = plots.read_scalars(tmp_path / "run")
+    assert scalars["loss_d"][0] == [1, 2, 3, 4] and len(scalars["l1"][1]) == 4
+    result = CliRunner().invoke(app, ["plot", "--checkpoint", str(tmp_path / "run"), "-n", "100"])
+    assert result.exit_code == 0, result.output
+    for name in ("curves.png", "classes.png"):
+        assert (tmp_path / "run" / name).stat().st_size > 10_000
+    result = CliRunner().invoke(app, ["plot", "--checkpoint", str(tmp_path)])
+    assert result.exit_code == 2 and "no TensorBoard logs" in result.output

@@ -411,3 +411,30 @@ def experiment_mnist(
     except ConfigError as error:
         fail(error)
     console.print((Path(settings.out) / "results.md").read_text())
+
+
+@app.command("plot")
+def plot_run(
+    checkpoint: Annotated[Path, typer.Option(help="a run directory written by `qaaan train`")],
+    n: Annotated[int, typer.Option("-n", help="images for the class histogram")] = 2000,
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[Path | None, typer.Option(help="where to write (default: the run)")] = None,
+) -> None:
+    """Training curves (losses, L1, beta_eff, sampling share) and the class histogram."""
+    from qaaan import metrics, plots
+    from qaaan.train import generated_images
+
+    target = out or checkpoint
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        written = [plots.training_curves(checkpoint, target / "curves.png")]
+        images = generated_images(checkpoint, n, seed, "cpu")
+        if images.shape[1:] == (1, 28, 28):
+            coverage = metrics.mode_coverage(images, metrics.load_classifier("mnist"))
+            title = f"{n} generated images, KL to uniform {coverage['kl_to_uniform']:.3f}"
+            written.append(
+                plots.class_histogram(coverage["class_shares"], target / "classes.png", title)
+            )
+    except ConfigError as error:
+        fail(error)
+    console.print("wrote " + ", ".join(str(p) for p in written))
