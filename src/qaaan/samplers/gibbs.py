@@ -24,7 +24,6 @@ from qaaan.errors import (
     check_seed,
 )
 from qaaan.samplers import kernels
-from qaaan.topology import colour_classes
 
 
 class GibbsSampler(kernels.ChainSampler):
@@ -52,8 +51,6 @@ class GibbsSampler(kernels.ChainSampler):
             seed=check_seed(seed),
             backend=self.backend,
         )
-        self._colour_graph = None
-        self._colours: list[list[int]] = []
 
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         shape = (1, bm.num_nodes, num_reads)
@@ -66,7 +63,5 @@ class GibbsSampler(kernels.ChainSampler):
         return self.chains.spins[0].T.contiguous()
 
     def _run(self, bm: BoltzmannMachine, sweeps: int) -> None:
-        if self._colour_graph is not bm.graph:
-            self._colour_graph, self._colours = bm.graph, colour_classes(bm.graph)
         # one slice at Gamma = 0 (slice coupling < 0): the classical heat bath of Eq. 4
-        self.chains.sweep(bm, self._colours, [self.beta] * sweeps, [-1.0] * sweeps, self.backend)
+        self.chains.sweep(bm, self.colours(bm), [self.beta] * sweeps, [-1.0] * sweeps, self.backend)

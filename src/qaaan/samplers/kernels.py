@@ -37,6 +37,7 @@ import torch
 from qaaan.bm import BoltzmannMachine
 from qaaan.errors import ConfigError
 from qaaan.samplers.base import TorchDimodSampler
+from qaaan.topology import colour_classes
 
 CHAINS_PER_BLOCK = 256
 BACKENDS = ("auto", "numba", "torch")
@@ -282,6 +283,13 @@ class ChainSampler(TorchDimodSampler):
         super().__init__(seed=seed, **options)
         self.numpy_rng = np.random.default_rng(seed)
         self.chains: Chains | None = None
+        self._coloured: tuple = (None, [])  # (graph, its colour classes), computed once per graph
+
+    def colours(self, bm: BoltzmannMachine) -> list[list[int]]:
+        """The colour classes of the machine's graph, the order of a sweep."""
+        if self._coloured[0] is not bm.graph:
+            self._coloured = (bm.graph, colour_classes(bm.graph))
+        return self._coloured[1]
 
     def state_dict(self) -> dict:
         return {

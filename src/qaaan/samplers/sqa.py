@@ -35,7 +35,6 @@ from qaaan.errors import (
     check_seed,
 )
 from qaaan.samplers import kernels
-from qaaan.topology import colour_classes
 
 RETURN_SLICES = ("random", "all", "lowest")
 LOCKED = -1.0  # the kernel's mark for Gamma = 0: slices locked together
@@ -127,8 +126,9 @@ class SQASampler(kernels.ChainSampler):
 
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         self.chains = self._initial_chains(bm, num_reads)
-        colours = colour_classes(bm.graph)
-        self.chains.sweep(bm, colours, self.field_scales, self.slice_couplings, self.backend)
+        self.chains.sweep(
+            bm, self.colours(bm), self.field_scales, self.slice_couplings, self.backend
+        )
         self.info = {
             "sweeps": self.sweeps,
             "trotter": self.trotter,
