@@ -7,6 +7,7 @@ options given) and turns a `ConfigError` into a one-line message and exit code 2
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -202,6 +203,8 @@ def train(
         fail(error)
     except OSError as error:
         fail(ConfigError(f"cannot write the run: {error.strerror or error} ({error.filename})"))
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun, rank 0 reports
     table = Table("quantity", "value", title=f"qaaan train -> {settings.out}")
     for key, value in result.items():
         table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))

@@ -12,7 +12,7 @@ Each iteration:
 
 Checkpoints are written atomically (temporary file, then rename) and hold everything resuming
 needs, so that K iterations, a stop, and ``--resume`` for K more give the same weights as 2K
-iterations straight.
+iterations straight. Under torchrun the loop runs data-parallel (`qaaan.distributed`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from torch.nn import functional as F
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from qaaan import data, samplers, topology
+from qaaan import data, distributed, samplers, topology
 from qaaan.bm import BoltzmannMachine
 from qaaan.config import resolve_device
 from qaaan.errors import ConfigError, check_positive_int, check_seed
@@ -211,7 +211,8 @@ class Prior:
             return (2 * torch.rand(shape, generator=rng) - 1).to(self.device)
         if self.config.prior == "normal":
             return torch.randn(shape, generator=rng).to(self.device)
-        return reparameterize(spins.cpu(), self.config.alpha, rng).to(self.device)
+        continuous = reparameterize(spins.cpu(), self.config.alpha, rng)
+        return continuous.to(self.device, torch.get_default_dtype())
 
     def state_dict(self) -> dict[str, Any]:
         if self.bm is None:
@@ -273,13 +274,22 @@ class Trainer:
     def __init__(self, config: TrainConfig, resume: bool = False):
         config.check()
         self.config = config
-        self.device = resolve_device(config.device)
+        self.world, self.device = distributed.start(resolve_device(config.device))
         self.out = Path(config.out)
         self.rng = torch.Generator().manual_seed(config.seed)
         self.dataset = data.load(config.dataset, config.data_dir)
-        self.batches = data.Batches(self.dataset, config.batch_size, config.seed)
+        # every rank walks the global batch order and keeps its share
+        self.global_batch = config.batch_size * self.world.size
+        if config.prior == "bm" and config.bm_samples < self.global_batch:
+            raise ConfigError(
+                f"bm_samples ({config.bm_samples}) must be at least the global batch "
+                f"({self.world.size} processes x {config.batch_size})"
+            )
+        self.batches = data.Batches(self.dataset, self.global_batch, config.seed)
         self.total = config.epochs * self.batches.per_epoch if config.epochs else config.iterations
-        self.generator, self.discriminator = build_nets(config, self.device)
+        generator, discriminator = build_nets(config, self.device)
+        self.generator = distributed.parallel(generator, self.world, self.device)
+        self.discriminator = distributed.parallel(discriminator, self.world, self.device)
         adam = {"lr": config.lr, "betas": (config.beta1, 0.999)}
         self.opt_g = torch.optim.Adam(self.generator.parameters(), **adam)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
@@ -296,8 +306,14 @@ class Trainer:
     def _resume(self) -> None:
         state = load_checkpoint(self.out / CHECKPOINT)
         check_resumable(state["config"], self.config)
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
+        saved_world = state.get("world_size", 1)
+        if saved_world != self.world.size:
+            raise ConfigError(
+                f"--resume: the run used {saved_world} process(es), this is {self.world.size} "
+                "(the global batch must stay the same)"
+            )
+        distributed.plain(self.generator).load_state_dict(state["generator"])
+        distributed.plain(self.discriminator).load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.prior.load_state_dict(state["prior"])
@@ -306,12 +322,16 @@ class Trainer:
         self.iteration = state["iteration"]
 
     def checkpoint(self) -> None:
+        """Rank 0 writes the checkpoint (every rank holds the same state)."""
+        if not self.world.is_main:
+            return
         self.out.mkdir(parents=True, exist_ok=True)
         state = {
             "config": dataclasses.asdict(self.config),
             "iteration": self.iteration,
-            "generator": self.generator.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
+            "world_size": self.world.size,
+            "generator": distributed.plain(self.generator).state_dict(),
+            "discriminator": distributed.plain(self.discriminator).state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "prior": self.prior.state_dict(),
@@ -322,24 +342,26 @@ class Trainer:
 
     def step(self) -> dict[str, float]:
         """One iteration of Fig. 3; returns what it measured."""
-        config, stats = self.config, {}
-        real = self.batches.next().to(self.device)
-        count = real.shape[0]
+        config, stats, share = self.config, {}, self.world.share(self.config.batch_size)
+        count = self.global_batch  # noise is drawn for the global batch; a rank keeps its share
+        real = self.batches.next()[share].to(self.device, torch.get_default_dtype())
         start = time.perf_counter()
-        model_spins = self.prior.spins() if self.prior.bm is not None else None
+        model_spins = self._model_spins() if self.prior.bm is not None else None
         stats["sampling_seconds"] = time.perf_counter() - start
-        fake = self.generator(self.prior.latent(model_spins, count))
+        fake = self.generator(self.prior.latent(model_spins, count)[share])
 
-        # discriminator: real -> 1, fake -> 0, labels smoothed with noise
-        real_logit, real_features = self.discriminator(real)
-        fake_logit, _ = self.discriminator(fake.detach())
-        real_target = _smoothed(1.0, count, config.label_noise, self.rng).to(self.device)
-        fake_target = _smoothed(0.0, count, config.label_noise, self.rng).to(self.device)
-        loss_d = F.binary_cross_entropy_with_logits(real_logit, real_target)
-        loss_d = loss_d + F.binary_cross_entropy_with_logits(fake_logit, fake_target)
+        # discriminator: real -> 1, fake -> 0, labels smoothed with noise; a backward per forward
+        real_target = _smoothed(1.0, count, config.label_noise, self.rng)[share].to(self.device)
+        fake_target = _smoothed(0.0, count, config.label_noise, self.rng)[share].to(self.device)
         self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
+        real_logit, real_features = self.discriminator(real)
+        loss_real = F.binary_cross_entropy_with_logits(real_logit, real_target)
+        loss_real.backward()
+        fake_logit, _ = self.discriminator(fake.detach())
+        loss_fake = F.binary_cross_entropy_with_logits(fake_logit, fake_target)
+        loss_fake.backward()
         self.opt_d.step()
+        loss_d = loss_real.item() + loss_fake.item()
 
         # generator: the non-saturating loss, fakes labelled real
         fake_logit, _ = self.discriminator(fake)
@@ -347,11 +369,15 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        stats.update(loss_d=loss_d.item(), loss_g=loss_g.item())
+        stats.update(
+            loss_d=distributed.average(loss_d, self.world),
+            loss_g=distributed.average(loss_g.item(), self.world),
+        )
 
         # the Boltzmann machine learns the sign of the real batch's features (Eq. 11-12)
         if self.prior.bm is not None and self.iteration % config.bm_every == 0:
             feature_spins = torch.where(real_features.detach() > 0, 1.0, -1.0)
+            feature_spins = distributed.gather(feature_spins, self.world)
             update = self.prior.bm.update(feature_spins, model_spins, config.bm_lr)
             if not self.prior.bm.parameters_are_finite():
                 raise ConfigError(
@@ -366,45 +392,63 @@ class Trainer:
                 stats["beta_eff"] = effective_beta(self.prior.bm, model_spins, 20).beta
         return stats
 
+    def _model_spins(self) -> torch.Tensor:
+        """The machine's samples: drawn by rank 0, broadcast to the others."""
+        if self.world.is_main:
+            spins = self.prior.spins().to(torch.float32)
+        else:
+            shape = (self.config.bm_samples, self.config.latent)
+            spins = torch.empty(shape, dtype=torch.float32, device=self.device)
+        return distributed.broadcast(spins, self.world)
+
     def save_grid(self, name: str) -> Path:
         latent = self.prior.preview_latent(64, self.config.seed)
-        self.generator.eval()
+        generator = distributed.plain(self.generator)
+        generator.eval()
         with torch.no_grad():
-            images = self.generator(latent)
-        self.generator.train()
+            images = generator(latent)
+        generator.train()
         path = self.out / "samples" / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         torchvision.utils.save_image(images, path, nrow=8, normalize=True, value_range=(-1, 1))
         return path
 
     def run(self) -> dict[str, Any]:
-        """Trains up to the configured total, with progress, logs, grids and checkpoints."""
-        config = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
-        writer = SummaryWriter(str(self.out / "tensorboard"))
+        """Trains up to the configured total, with progress, logs, grids and checkpoints.
+
+        Under torchrun every rank trains; rank 0 alone shows progress and writes files.
+        """
+        config, main = self.config, self.world.is_main
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+        writer = SummaryWriter(str(self.out / "tensorboard")) if main else None
         grid_every = config.grid_every or self.batches.per_epoch
         started, sampling, last = time.perf_counter(), 0.0, {}
-        progress = tqdm(total=self.total, initial=self.iteration, desc="train", unit="it")
+        progress = tqdm(
+            total=self.total, initial=self.iteration, desc="train", unit="it", disable=not main
+        )
         while self.iteration < self.total:
             stats = self.step()
             self.iteration += 1
             sampling += stats.pop("sampling_seconds")
             last.update(stats)
-            for key, value in stats.items():
-                writer.add_scalar(key, value, self.iteration)
             if self.iteration % config.log_every == 0 or self.iteration == self.total:
-                elapsed = time.perf_counter() - started
-                writer.add_scalar("sampling_share", sampling / elapsed, self.iteration)
+                stats["sampling_share"] = sampling / (time.perf_counter() - started)
                 shown = {k: round(v, 3) for k, v in last.items() if k in ("loss_d", "loss_g", "l1")}
                 progress.set_postfix(shown)
-            if self.iteration % grid_every == 0 or self.iteration == self.total:
+            for key, value in stats.items():
+                if writer is not None:
+                    writer.add_scalar(key, value, self.iteration)
+            if main and (self.iteration % grid_every == 0 or self.iteration == self.total):
                 self.save_grid(f"iteration_{self.iteration:06d}")
             if self.iteration % config.checkpoint_every == 0 or self.iteration == self.total:
                 self.checkpoint()
             progress.update(1)
         progress.close()
-        writer.close()
+        if writer is not None:
+            writer.close()
+        distributed.stop(self.world)
         elapsed = time.perf_counter() - started
         return {"iterations": self.iteration, "seconds": elapsed, **last}
 

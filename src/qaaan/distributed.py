@@ -1,0 +1,147 @@
+"""Data-parallel training on several processes: ``torchrun --nproc_per_node=K -m qaaan train``.
+
+K processes (ranks), on one machine or several, each take ``batch_size`` images per iteration:
+together they make the global batch of K * batch_size images that one process with that batch
+would see, and the run is that one-process run, up to the order of floating-point sums:
+
+- the data order, latent noise and label noise are drawn for the global batch by every rank
+  alike (same seeds), and each rank keeps its share;
+- the nets are wrapped in PyTorch's DistributedDataParallel (gradients averaged across ranks),
+  and their batch norms compute their statistics over the global batch (torch's SyncBatchNorm
+  on CUDA; on the CPU, where it does not run, `SyncedBatchNorm` below);
+- the Boltzmann machine is sampled once per iteration by rank 0 and the samples are broadcast
+  (one QPU call per iteration, not K), and the feature spins of all ranks are gathered, so that
+  every rank makes the same machine update (Eq. 11-12) and keeps an identical machine;
+- rank 0 alone writes checkpoints, logs and sample grids; resuming works as in one process.
+
+Without torchrun's environment (WORLD_SIZE unset or 1) everything here is a no-op.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import torch
+import torch.distributed as dist
+import torch.distributed._functional_collectives as functional_collectives
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    """This process's rank among `size` processes."""
+
+    rank: int = 0
+    size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def share(self, local_count: int) -> slice:
+        """This rank's rows of a global batch of ``size * local_count`` rows."""
+        return slice(self.rank * local_count, (self.rank + 1) * local_count)
+
+
+def start(device: torch.device) -> tuple[World, torch.device]:
+    """Joins torchrun's process group (gloo on CPU, nccl on CUDA): the world, this rank's device."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return World(), device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return World(dist.get_rank(), dist.get_world_size()), device
+
+
+def stop(world: World) -> None:
+    if world.size > 1 and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class SyncedBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """Batch norm over the batches of all ranks, for the CPU (torch's SyncBatchNorm is GPU-only).
+
+    The per-channel sums of x and x^2 and the count are summed across ranks by a differentiable
+    all-reduce, so the gradient also flows through the other ranks' statistics.
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input, got {input.dim()}D")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        channels = x.shape[1]
+        dims = [0, *range(2, x.dim())]
+        count = x.new_tensor([x.numel() / channels])
+        local = torch.cat([x.sum(dims), (x * x).sum(dims), count])
+        totals = functional_collectives.all_reduce(local, "sum", dist.group.WORLD)
+        count = totals[-1]
+        mean = totals[:channels] / count
+        variance = totals[channels : 2 * channels] / count - mean * mean
+        with torch.no_grad():
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(variance * count / (count - 1), self.momentum)
+            self.num_batches_tracked += 1
+        shape = (1, channels) + (1,) * (x.dim() - 2)
+        normalised = (x - mean.view(shape)) * torch.rsqrt(variance.view(shape) + self.eps)
+        return normalised * self.weight.view(shape) + self.bias.view(shape)
+
+
+def _synchronise_batch_norm(module: nn.Module) -> nn.Module:
+    """`module` with its batch norms replaced by `SyncedBatchNorm` (same state dict keys)."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            synced = SyncedBatchNorm(child.num_features, child.eps, child.momentum)
+            synced.load_state_dict(child.state_dict())
+            setattr(module, name, synced)
+        else:
+            _synchronise_batch_norm(child)
+    return module
+
+
+def parallel(module: nn.Module, world: World, device: torch.device) -> nn.Module:
+    """`module` itself in one process; else with synchronised batch norms, in DDP."""
+    if world.size == 1:
+        return module
+    if device.type == "cuda":
+        module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    else:
+        module = _synchronise_batch_norm(module)
+    # batch statistics are global, so the buffers agree without syncing them at every forward
+    return DistributedDataParallel(module, forward_sync_buffers=False)
+
+
+def plain(module: nn.Module) -> nn.Module:
+    """The module inside a DDP wrapper (what checkpoints hold), or the module itself."""
+    return module.module if isinstance(module, DistributedDataParallel) else module
+
+
+def broadcast(tensor: torch.Tensor, world: World) -> torch.Tensor:
+    """Rank 0's `tensor` on every rank (in place)."""
+    if world.size > 1:
+        dist.broadcast(tensor, 0)
+    return tensor
+
+
+def gather(tensor: torch.Tensor, world: World) -> torch.Tensor:
+    """The ranks' tensors concatenated along the first axis, in rank order, on every rank."""
+    if world.size == 1:
+        return tensor
+    parts = [torch.empty_like(tensor) for _ in range(world.size)]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts)
+
+
+def average(value: float, world: World) -> float:
+    """The mean of a scalar over the ranks."""
+    if world.size == 1:
+        return value
+    total = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(total)
+    return total.item() / world.size
