@@ -43,6 +43,8 @@ from qaaan.temperature import effective_beta
 
 PRIORS = ("bm", "uniform", "normal")
 CHECKPOINT = "checkpoint.pt"
+# what QPU samplers report, logged with the losses (totals are over the run)
+SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures", "fallback_calls")
 
 
 @dataclasses.dataclass
@@ -386,8 +388,7 @@ class Trainer:
                 )
             stats.update(l1=update["l1"], bm_max_change=update["max_change"])
             info = self.prior.sampler.info
-            if "chain_break_fraction" in info:
-                stats["chain_break_fraction"] = info["chain_break_fraction"]
+            stats.update({key: info[key] for key in SAMPLER_FIGURES if key in info})
             if (self.iteration + 1) % config.beta_eff_every == 0:
                 stats["beta_eff"] = effective_beta(self.prior.bm, model_spins, 20).beta
         return stats

@@ -13,12 +13,17 @@
 - Unembedding is a majority vote per chain; a tie is broken by a fair coin (dwave-system's
   ``majority_vote`` always picks +1, a bias towards +1 for even chains).
 
+- Every QPU call has a timeout and is retried with backoff (`qaaan.samplers.resilient`); when
+  every try fails, an optional ``fallback`` sampler draws from the logical machine instead, with a
+  logged warning. QPU access time, failed tries and fallback calls are totalled over the run.
+
 `MockDWave` runs all of this offline on dwave-system's MockDWaveSampler shaped as a D-Wave
 2000Q, with a Boltzmann-like substitute sampler; `DWave` on a real QPU through Leap.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -44,6 +49,9 @@ from qaaan.errors import (
 )
 from qaaan.samplers.base import Sampler
 from qaaan.samplers.dimod_backed import sampleset_to_spins
+from qaaan.samplers.resilient import QPUUnavailable, RetryPolicy, call
+
+log = logging.getLogger(__name__)
 
 Embedding = dict[int, tuple[int, ...]]
 
@@ -216,7 +224,21 @@ class QPUSampler(Sampler):
         seed: int | None,
         auto_scale: bool,
         qpu_parameters: dict[str, Any],
+        retry: RetryPolicy | None = None,
+        fallback: str | None = None,
+        fallback_options: dict | None = None,
     ):
+        from qaaan import samplers
+
+        if fallback_options is not None and not isinstance(fallback_options, dict):
+            raise ConfigError(f"fallback_options must be a mapping, got {fallback_options!r}")
+        if fallback is None and fallback_options:
+            raise ConfigError("fallback_options given without a fallback sampler")
+        self.retry = retry or RetryPolicy()
+        self.fallback = None
+        if fallback is not None:
+            self.fallback = samplers.make(fallback, **(fallback_options or {}))
+        self.totals = {"qpu_access_seconds": 0.0, "qpu_failures": 0, "fallback_calls": 0}
         self.qpu = qpu
         self.target = qpu.to_networkx_graph()
         self.auto_scale = check_bool("auto_scale", auto_scale)
@@ -231,6 +253,8 @@ class QPUSampler(Sampler):
             "rng": self.rng.bit_generator.state,
             "embeddings": {key.hex(): embedding for key, embedding in self.embeddings.items()},
             "device": device.state_dict() if isinstance(device, Sampler) else {},
+            "totals": dict(self.totals),
+            "fallback": self.fallback.state_dict() if self.fallback is not None else {},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -239,6 +263,9 @@ class QPUSampler(Sampler):
         device = getattr(self.qpu, "substitute_sampler", None)
         if isinstance(device, Sampler):
             device.load_state_dict(state["device"])
+        self.totals.update(state.get("totals", {}))
+        if self.fallback is not None:
+            self.fallback.load_state_dict(state.get("fallback", {}))
 
     def embedding_for(self, bm: BoltzmannMachine) -> Embedding:
         key = bm.num_nodes.to_bytes(4, "little") + bm.edges.cpu().numpy().tobytes()
@@ -256,7 +283,16 @@ class QPUSampler(Sampler):
         embedded = dwave.embedding.embed_bqm(
             logical, embedding, self.target.adj, chain_strength=strongest_ferromagnet
         )
-        sampleset = self.qpu.sample(embedded, num_reads=num_reads, **self.qpu_parameters)
+        try:
+            sampleset, failures = call(lambda: self._ask_qpu(embedded, num_reads), self.retry)
+        except QPUUnavailable as error:
+            self.totals["qpu_failures"] += self.retry.retries + 1
+            if self.fallback is None:
+                raise
+            return self._fall_back(bm, num_reads, error)
+        self.totals["qpu_failures"] += len(failures)
+        timing = dict(sampleset.info.get("timing", {}))
+        self.totals["qpu_access_seconds"] += timing.get("qpu_access_time", 0.0) / 1e6
         qubits = sorted(embedded.variables)
         column = {q: i for i, q in enumerate(qubits)}
         chains = [np.array([column[q] for q in embedding[i]]) for i in range(bm.num_nodes)]
@@ -270,9 +306,23 @@ class QPUSampler(Sampler):
             "max_chain_length": max(lengths),
             "mean_chain_length": float(np.mean(lengths)),
             "qubits": sum(lengths),
-            "timing": dict(sampleset.info.get("timing", {})),
+            "timing": timing,
+            "retried": failures,
+            **self.totals,
         }
         return torch.as_tensor(spins, dtype=torch.float32, device=bm.device)
+
+    def _ask_qpu(self, embedded: dimod.BinaryQuadraticModel, num_reads: int) -> dimod.SampleSet:
+        sampleset = self.qpu.sample(embedded, num_reads=num_reads, **self.qpu_parameters)
+        sampleset.resolve()  # a cloud sampleset is a future: wait for it inside the timeout
+        return sampleset
+
+    def _fall_back(self, bm: BoltzmannMachine, num_reads: int, error: Exception) -> torch.Tensor:
+        self.totals["fallback_calls"] += 1
+        log.warning("%s; the fallback sampler %s draws instead", error, self.fallback.name)
+        spins = self.fallback.sample(bm, num_reads)
+        self.info = {"fallback": self.fallback.name, "qpu_error": str(error), **self.totals}
+        return spins
 
 
 def mock_2000q(
@@ -318,7 +368,8 @@ class MockDWave(QPUSampler):
     embedding choice, tie coins, substitute), ``auto_scale``, and the Boltzmann-like sampler that
     plays the device: ``substitute`` ('gibbs': classical at its beta, 100 fresh sweeps per call
     by default; 'sqa': a simulated quantum annealer) with ``substitute_options`` (its options,
-    e.g. ``{"beta": 2.0}``: the device's inverse temperature in problem units).
+    e.g. ``{"beta": 2.0}``: the device's inverse temperature in problem units). The resilience
+    options of `DWave` apply too (no timeout by default: the mock is local).
     """
 
     name = "mock-dwave"
@@ -331,6 +382,11 @@ class MockDWave(QPUSampler):
         auto_scale: bool = False,
         substitute: str = "gibbs",
         substitute_options: dict | None = None,
+        timeout: float | None = None,
+        retries: int = 3,
+        backoff: float = 1.0,
+        fallback: str | None = None,
+        fallback_options: dict | None = None,
     ):
         from qaaan import samplers
 
@@ -343,7 +399,11 @@ class MockDWave(QPUSampler):
         options = {"seed": seed, **SUBSTITUTE_DEFAULTS[substitute], **(substitute_options or {})}
         device = samplers.make(substitute, **options)
         qpu = mock_2000q(dead_fraction, seed, device, substitute_kwargs={})
-        super().__init__(qpu, seed=seed, auto_scale=auto_scale, qpu_parameters={})
+        super().__init__(
+            qpu, seed=seed, auto_scale=auto_scale, qpu_parameters={},
+            retry=RetryPolicy(timeout, retries, backoff), fallback=fallback,
+            fallback_options=fallback_options,
+        )  # fmt: skip
 
 
 def _credentials_configured() -> bool:
@@ -362,7 +422,9 @@ class DWave(QPUSampler):
 
     Options: ``solver`` (a solver name, or None for Leap's default QPU), ``seed`` (embedding and
     tie coins), ``auto_scale``, ``annealing_time`` in µs (the paper used 1 µs; None is the
-    device's default).
+    device's default). Resilience: ``timeout`` seconds per call (default 300), ``retries`` (3)
+    with ``backoff`` seconds doubling (1, 2, 4), and ``fallback``, a sampler name (e.g.
+    'gibbs') with ``fallback_options``, used with a logged warning when every try failed.
     """
 
     name = "dwave"
@@ -374,6 +436,11 @@ class DWave(QPUSampler):
         seed: int | None = None,
         auto_scale: bool = False,
         annealing_time: float | None = None,
+        timeout: float | None = 300.0,
+        retries: int = 3,
+        backoff: float = 1.0,
+        fallback: str | None = None,
+        fallback_options: dict | None = None,
     ):
         seed = check_seed(seed)
         parameters = {}
@@ -392,4 +459,8 @@ class DWave(QPUSampler):
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             message = f"could not open D-Wave solver {solver or '(default)'}: {reason}"
             raise ConfigError(message) from error
-        super().__init__(qpu, seed=seed, auto_scale=auto_scale, qpu_parameters=parameters)
+        super().__init__(
+            qpu, seed=seed, auto_scale=auto_scale, qpu_parameters=parameters,
+            retry=RetryPolicy(timeout, retries, backoff), fallback=fallback,
+            fallback_options=fallback_options,
+        )  # fmt: skip
