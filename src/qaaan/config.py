@@ -34,7 +34,7 @@ def read_file(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
         first_line = str(error).splitlines()[0]
         raise ConfigError(f"config file {str(path)!r} is not valid: {first_line}") from None
-    if not isinstance(content, dict):
+    if not isinstance(content, dict) or not all(isinstance(key, str) for key in content):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping of option names")
     return {key.replace("-", "_"): value for key, value in content.items()}
 

@@ -155,7 +155,10 @@ class LmdbImages(Dataset):
     def __getitem__(self, index):
         with self.env.begin() as transaction:
             encoded = transaction.get(self.keys[index])
-        return self.transform(Image.open(io.BytesIO(encoded)).convert("RGB"))
+        try:
+            return self.transform(Image.open(io.BytesIO(encoded)).convert("RGB"))
+        except OSError as error:
+            raise ConfigError(f"lmdb entry {self.keys[index]!r} is not an image: {error}") from None
 
     def batch(self, indices: torch.Tensor) -> torch.Tensor:
         return torch.stack([self[int(i)] for i in indices])
@@ -171,7 +174,11 @@ class _Images(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, index):
-        return self.dataset[index][0]
+        try:
+            return self.dataset[index][0]
+        except OSError as error:  # PIL's UnidentifiedImageError, truncated files
+            path = self.dataset.samples[index][0]
+            raise ConfigError(f"image {path!r} cannot be read: {error}") from None
 
     def batch(self, indices: torch.Tensor) -> torch.Tensor:
         return torch.stack([self[int(i)] for i in indices])

@@ -17,6 +17,7 @@ iterations straight. Under torchrun the loop runs data-parallel (`qaaan.distribu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -162,7 +163,8 @@ def check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
 
 def resume_config(out: Path, changes: dict[str, Any]) -> TrainConfig:
     """The saved config of the run in `out`, with `changes` (the Trainer vets them on resume)."""
-    return TrainConfig(**{**load_checkpoint(out / CHECKPOINT)["config"], **changes})
+    with checkpoint_fits(out / CHECKPOINT):
+        return TrainConfig(**{**load_checkpoint(out / CHECKPOINT)["config"], **changes})
 
 
 class Prior:
@@ -264,6 +266,19 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+@contextlib.contextmanager
+def checkpoint_fits(path: Path):
+    """Turns a checkpoint whose parts do not fit a run (missing, mistyped, misshapen) into one
+    clear error; the file itself is only read."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
+        reason = (str(error).splitlines() or [""])[0] or type(error).__name__
+        raise ConfigError(f"checkpoint {str(path)!r} does not fit a qaaan run: {reason}") from None
+
+
 def _smoothed(target: float, count: int, noise: float, rng: torch.Generator) -> torch.Tensor:
     """Labels near `target` (1 real, 0 fake), moved inwards by up to `noise`."""
     jitter = noise * torch.rand(count, generator=rng)
@@ -306,7 +321,10 @@ class Trainer:
             )
 
     def _resume(self) -> None:
-        state = load_checkpoint(self.out / CHECKPOINT)
+        with checkpoint_fits(self.out / CHECKPOINT):
+            self._restore(load_checkpoint(self.out / CHECKPOINT))
+
+    def _restore(self, state: dict[str, Any]) -> None:
         check_resumable(state["config"], self.config)
         saved_world = state.get("world_size", 1)
         if saved_world != self.world.size:
@@ -429,24 +447,26 @@ class Trainer:
         progress = tqdm(
             total=self.total, initial=self.iteration, desc="train", unit="it", disable=not main
         )
-        while self.iteration < self.total:
-            stats = self.step()
-            self.iteration += 1
-            sampling += stats.pop("sampling_seconds")
-            last.update(stats)
-            if self.iteration % config.log_every == 0 or self.iteration == self.total:
-                stats["sampling_share"] = sampling / (time.perf_counter() - started)
-                shown = {k: round(v, 3) for k, v in last.items() if k in ("loss_d", "loss_g", "l1")}
-                progress.set_postfix(shown)
-            for key, value in stats.items():
-                if writer is not None:
-                    writer.add_scalar(key, value, self.iteration)
-            if main and (self.iteration % grid_every == 0 or self.iteration == self.total):
-                self.save_grid(f"iteration_{self.iteration:06d}")
-            if self.iteration % config.checkpoint_every == 0 or self.iteration == self.total:
-                self.checkpoint()
-            progress.update(1)
-        progress.close()
+        with progress:  # closed (ending its line) also when a step fails
+            while self.iteration < self.total:
+                stats = self.step()
+                self.iteration += 1
+                sampling += stats.pop("sampling_seconds")
+                last.update(stats)
+                if self.iteration % config.log_every == 0 or self.iteration == self.total:
+                    stats["sampling_share"] = sampling / (time.perf_counter() - started)
+                    shown = {
+                        k: round(v, 3) for k, v in last.items() if k in ("loss_d", "loss_g", "l1")
+                    }
+                    progress.set_postfix(shown)
+                for key, value in stats.items():
+                    if writer is not None:
+                        writer.add_scalar(key, value, self.iteration)
+                if main and (self.iteration % grid_every == 0 or self.iteration == self.total):
+                    self.save_grid(f"iteration_{self.iteration:06d}")
+                if self.iteration % config.checkpoint_every == 0 or self.iteration == self.total:
+                    self.checkpoint()
+                progress.update(1)
         if writer is not None:
             writer.close()
         distributed.stop(self.world)
@@ -458,15 +478,18 @@ def generated_images(run: Path, count: int, seed: int, device: str = "auto") -> 
     """`count` images (N, C, H, W) in [-1, 1] from the trained run in `run`, on the CPU."""
     check_positive_int("n", count)
     check_seed(seed)
-    state = load_checkpoint(Path(run) / CHECKPOINT)
-    config = dataclasses.replace(TrainConfig(**state["config"]), device=device)
-    torch_device = resolve_device(device)
-    generator, _ = build_nets(config, torch_device)
-    generator.load_state_dict(state["generator"])
-    generator.eval()
-    prior = Prior(config, torch_device, torch.Generator())
-    if prior.bm is not None:
-        prior.bm.load_state_dict(state["prior"]["bm"])
+    path = Path(run) / CHECKPOINT
+    with checkpoint_fits(path):
+        state = load_checkpoint(path)
+        config = dataclasses.replace(TrainConfig(**state["config"]), device=device)
+        config.check()
+        torch_device = resolve_device(device)
+        generator, _ = build_nets(config, torch_device)
+        generator.load_state_dict(state["generator"])
+        generator.eval()
+        prior = Prior(config, torch_device, torch.Generator())
+        if prior.bm is not None:
+            prior.bm.load_state_dict(state["prior"]["bm"])
     latent = prior.preview_latent(count, seed)
     with torch.no_grad():
         return torch.cat([generator(chunk).cpu() for chunk in latent.split(1000)])
