@@ -107,7 +107,10 @@ def plot(sampler_data: list[dict], training_data: list[dict], path: Path) -> Non
     left.legend(fontsize=7)
     for axis, varied, label in ((middle, "batch", "batch size"), (right, "latent", "latent size")):
         rows = [r for r in training_data if r["varied"] == varied]
-        axis.loglog([r["value"] for r in rows], [r["seconds"] for r in rows], "o-")
+        values = [r["value"] for r in rows]
+        axis.loglog(values, [r["seconds"] for r in rows], "o-")
+        axis.set_xticks(values, [str(v) for v in values], minor=False)
+        axis.minorticks_off()
         axis.set(xlabel=label, ylabel="seconds per iteration", title=f"training vs {label}")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
