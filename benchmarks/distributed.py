@@ -2,11 +2,10 @@
 
 Rows: median seconds per iteration of `qaaan train` (mnist-10k, width-64 nets, bm prior on a
 100-node Chimera machine, 1000 model samples) with a global batch of 64: one process with both
-cores, and two processes (torch's gloo backend, one core each, batch 32 each), for `gibbs` and
-`sqa`. Rank 0 draws the machine's samples and broadcasts them; the table gives the time of that
-broadcast and, to decide between it and splitting the reads across the ranks, what splitting
-would save: the time of drawing 1000 reads minus 500 reads on one core (the other half would be
-drawn by the other rank at the same time), against the all-gather of the halves it would need.
+cores, and two processes (torch's gloo backend, one core each, batch 32 each) with the machine's
+reads broadcast from rank 0 and with them split across the ranks (500 each, all-gathered), for
+`gibbs` and `sqa`. Also: the times of the broadcast and the all-gather alone, and what splitting
+can save at most, the time of drawing 1000 reads minus 500 on one core.
 
     python benchmarks/distributed.py   # prints a table, writes benchmarks/results/distributed.json
 """
@@ -52,7 +51,7 @@ def _collective_seconds(operation, repeats: int = 50) -> float:
     return statistics.median(times)
 
 
-def _rank(rank: int, world: int, port: int, sampler: str, steps: int, out: str) -> None:
+def _rank(rank: int, world: int, port: int, sampler: str, reads: str, steps: int, out: str):
     os.environ.update(
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank)
     )
@@ -60,8 +59,8 @@ def _rank(rank: int, world: int, port: int, sampler: str, steps: int, out: str) 
     torch.set_num_threads(threads)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     config = TrainConfig(
-        dataset="mnist-10k", width=64, device="cpu", sampler=sampler,
-        batch_size=GLOBAL_BATCH // world, out=f"{out}/run-{sampler}-{world}",
+        dataset="mnist-10k", width=64, device="cpu", sampler=sampler, bm_reads=reads,
+        batch_size=GLOBAL_BATCH // world, out=f"{out}/run-{sampler}-{world}-{reads}",
     )  # fmt: skip
     trainer = Trainer(config)
     timed_steps(trainer, 3)
@@ -75,7 +74,7 @@ def _rank(rank: int, world: int, port: int, sampler: str, steps: int, out: str) 
             lambda: dist.all_gather(halves, halves[rank])
         )
     if rank == 0:
-        Path(f"{out}/{sampler}-{world}.json").write_text(json.dumps(result))
+        Path(f"{out}/{sampler}-{world}-{reads}.json").write_text(json.dumps(result))
     distributed.stop(trainer.world)
 
 
@@ -103,19 +102,21 @@ def main() -> None:
     with TemporaryDirectory() as out:
         for sampler in ("gibbs", "sqa"):
             row = {"sampler": sampler, "split_would_save_ms": split_saving_ms(sampler)}
-            for world in (1, 2):
-                mp.spawn(_rank, args=(world, _free_port(), sampler, args.steps, out), nprocs=world)
-                measured = json.loads(Path(f"{out}/{sampler}-{world}.json").read_text())
-                row[f"seconds_{world}"] = measured["seconds"]
-                row[f"sampling_share_{world}"] = measured["sampling_share"]
+            for world, reads in ((1, "broadcast"), (2, "broadcast"), (2, "split")):
+                spawned = (world, _free_port(), sampler, reads, args.steps, out)
+                mp.spawn(_rank, args=spawned, nprocs=world)
+                measured = json.loads(Path(f"{out}/{sampler}-{world}-{reads}.json").read_text())
+                row[f"seconds_{world}_{reads}"] = measured["seconds"]
+                row[f"sampling_share_{world}_{reads}"] = measured["sampling_share"]
                 row.update({k: v for k, v in measured.items() if k.endswith("_ms")})
             rows.append(row)
-    print(f"{'sampler':8} {'1 proc s/it':>11} {'2 procs s/it':>12} {'broadcast ms':>12}", end="")
-    print(f" {'split saves ms':>14} {'all-gather ms':>13}")
+    print(f"{'sampler':8} {'1 proc':>8} {'2 broadcast':>11} {'2 split':>8}", end="")
+    print(f" {'broadcast ms':>12} {'all-gather ms':>13} {'split saves <= ms':>17}")
     for r in rows:
         print(
-            f"{r['sampler']:8} {r['seconds_1']:11.4f} {r['seconds_2']:12.4f} "
-            f"{r['broadcast_ms']:12.3f} {r['split_would_save_ms']:14.3f} {r['all_gather_ms']:13.3f}"
+            f"{r['sampler']:8} {r['seconds_1_broadcast']:8.4f} {r['seconds_2_broadcast']:11.4f} "
+            f"{r['seconds_2_split']:8.4f} {r['broadcast_ms']:12.3f} {r['all_gather_ms']:13.3f} "
+            f"{r['split_would_save_ms']:17.3f}"
         )
     machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__}
     args.out.parent.mkdir(parents=True, exist_ok=True)

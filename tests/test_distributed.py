@@ -1,8 +1,9 @@
 """Data-parallel training (`qaaan.distributed`): 2 gloo processes against 1 with the doubled batch.
 
-In float32 the two runs differ by rounding only, but the generator's first gradients are tiny
-residues of cancelling terms (through the batch norms), where rounding is 10% of the value; so
-the exact comparison runs in float64, where they agree to 1e-16 per gradient.
+With the machine's reads broadcast from rank 0, the 2-process run is the 1-process run. In
+float32 the two differ by rounding only, but the generator's first gradients are tiny residues
+of cancelling terms (through the batch norms), where rounding is 10% of the value; so the exact
+comparison runs in float64, where they agree to 1e-16 per gradient.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ def _free_port() -> int:
 
 
 def _train_rank(rank: int, port: int, settings: dict, resume: bool) -> None:
+    """One rank of a 2-process run in float64; it leaves its machine in bm-rank<r>.pt."""
     os.environ.update(
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
         LOCAL_RANK=str(rank),
     )  # fmt: skip
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
-    Trainer(TrainConfig(**settings), resume=resume).run()
+    trainer = Trainer(TrainConfig(**settings), resume=resume)
+    trainer.run()
+    torch.save(trainer.prior.bm.state_dict(), f"{settings['out']}/bm-rank{rank}.pt")
 
 
 def _train_in_float64(settings: dict) -> None:
@@ -55,7 +59,7 @@ def _tensors(state: dict) -> dict[str, torch.Tensor]:
 
 
 def test_two_processes_with_a_resume_match_one_process_with_the_doubled_batch(tmp_path):
-    two = {**TINY, "batch_size": 4, "out": str(tmp_path / "two")}
+    two = {**TINY, "batch_size": 4, "bm_reads": "broadcast", "out": str(tmp_path / "two")}
     mp.spawn(_train_rank, args=(_free_port(), {**two, "iterations": 2}, False), nprocs=2)
     mp.spawn(_train_rank, args=(_free_port(), {**two, "iterations": 3}, True), nprocs=2)
     _train_in_float64({**TINY, "batch_size": 8, "iterations": 3, "out": str(tmp_path / "one")})
@@ -69,6 +73,40 @@ def test_two_processes_with_a_resume_match_one_process_with_the_doubled_batch(tm
     assert two_tensors.keys() == one_tensors.keys()
     worst = max((two_tensors[k] - one_tensors[k]).abs().max().item() for k in one_tensors)
     assert worst < 1e-9, worst
+
+
+def test_split_reads_keep_the_ranks_machines_identical_and_resume_exactly(tmp_path):
+    """Each rank draws half the reads with its own chains: not the 1-process run any more, but
+    the ranks still make the same machine update, and 2 + resume 1 iterations equal 3."""
+    split = {**TINY, "batch_size": 4, "bm_reads": "split"}
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    mp.spawn(
+        _train_rank,
+        args=(_free_port(), {**split, "iterations": 3, "out": str(straight)}, False),
+        nprocs=2,
+    )
+    mp.spawn(
+        _train_rank,
+        args=(_free_port(), {**split, "iterations": 2, "out": str(resumed)}, False),
+        nprocs=2,
+    )
+    mp.spawn(
+        _train_rank,
+        args=(_free_port(), {**split, "iterations": 3, "out": str(resumed)}, True),
+        nprocs=2,
+    )
+
+    ranks = [torch.load(straight / f"bm-rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert all(
+        torch.equal(ranks[0][k], ranks[1][k]) for k in ranks[0] if torch.is_tensor(ranks[0][k])
+    )
+    straight_state = load_checkpoint(straight / CHECKPOINT)
+    resumed_state = load_checkpoint(resumed / CHECKPOINT)
+    assert len(straight_state["sampler_ranks"]) == 2
+    chains = [s["chains"]["spins"] for s in straight_state["sampler_ranks"]]
+    assert chains[0].shape == (1, 16, 16) and not torch.equal(chains[0], chains[1])
+    one, other = _tensors(straight_state), _tensors(resumed_state)
+    assert max((one[k] - other[k]).abs().max().item() for k in one) == 0.0
 
 
 def test_torchrun_entry_point_trains_and_a_single_process_cannot_resume_it(tmp_path):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -136,6 +137,15 @@ def gather(tensor: torch.Tensor, world: World) -> torch.Tensor:
     parts = [torch.empty_like(tensor) for _ in range(world.size)]
     dist.all_gather(parts, tensor.contiguous())
     return torch.cat(parts)
+
+
+def gather_objects(value: Any, world: World) -> list[Any]:
+    """Every rank's `value` (picklable), in rank order, on rank 0 (an empty list elsewhere)."""
+    if world.size == 1:
+        return [value]
+    gathered = [None] * world.size if world.is_main else None
+    dist.gather_object(value, gathered, dst=0)
+    return gathered or []
 
 
 def average(value: float, world: World) -> float:

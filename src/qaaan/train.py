@@ -43,6 +43,8 @@ from qaaan.reparam import reparameterize
 from qaaan.temperature import effective_beta
 
 PRIORS = ("bm", "uniform", "normal")
+BM_READS = ("auto", "broadcast", "split")  # auto: broadcast for a QPU, split otherwise
+RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is seed + r * stride
 CHECKPOINT = "checkpoint.pt"
 # what QPU samplers report, logged with the losses (totals are over the run)
 SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures", "fallback_calls")
@@ -62,6 +64,7 @@ class TrainConfig:
     bm_lr: float = 0.0002
     bm_samples: int = 1000
     bm_every: int = 1
+    bm_reads: str = "auto"  # under torchrun: "broadcast" (rank 0 draws), "split" (all ranks draw)
     alpha: float = 4.0
     iterations: int = 5000
     epochs: int | None = None
@@ -80,6 +83,8 @@ class TrainConfig:
 
     def check(self) -> None:
         """Refuses bad values with one line naming the value and what is allowed."""
+        if self.bm_reads not in BM_READS:
+            raise ConfigError(f"unknown bm_reads {self.bm_reads!r}; allowed: {', '.join(BM_READS)}")
         if self.prior not in PRIORS:
             raise ConfigError(f"unknown prior {self.prior!r}; allowed: {', '.join(PRIORS)}")
         if self.dataset not in data.DATASETS:
@@ -151,8 +156,11 @@ RESUMABLE = (
 
 def check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
     """Refuses to resume a run with settings other than the length, device and logging."""
-    current = dataclasses.asdict(config)
-    changed = sorted(k for k in current if k not in RESUMABLE and saved.get(k) != current[k])
+    current, defaults = dataclasses.asdict(config), dataclasses.asdict(TrainConfig())
+    # a setting the run predates had its default then
+    changed = sorted(
+        k for k in current if k not in RESUMABLE and saved.get(k, defaults[k]) != current[k]
+    )
     if changed:
         name = changed[0]
         raise ConfigError(
@@ -170,14 +178,20 @@ def resume_config(out: Path, changes: dict[str, Any]) -> TrainConfig:
 class Prior:
     """The generator's latent distribution: a Boltzmann machine with a sampler, or noise."""
 
-    def __init__(self, config: TrainConfig, device: torch.device, rng: torch.Generator):
+    def __init__(
+        self, config: TrainConfig, device: torch.device, rng: torch.Generator, rank: int = 0
+    ):
+        """`rank`: under torchrun, each rank's sampler gets its own seed (for split reads)."""
         self.config, self.device, self.rng = config, device, rng
         self.bm: BoltzmannMachine | None = None
         self.sampler: samplers.Sampler | None = None
         if config.prior == "bm":
             graph = topology.make(config.topology, config.latent)
             self.bm = BoltzmannMachine(graph, seed=config.seed, device=device)
-            self.sampler = self.make_sampler(config.sampler_options.get("seed", config.seed))
+            seed = config.sampler_options.get("seed", config.seed)
+            if rank and isinstance(seed, int):
+                seed += rank * RANK_SEED_STRIDE
+            self.sampler = self.make_sampler(seed)
 
     def make_sampler(self, seed: int) -> samplers.Sampler:
         """The configured sampler with its options, seeded with `seed` where it takes a seed."""
@@ -195,9 +209,9 @@ class Prior:
         spins = self.make_sampler(seed).sample(self.bm, count) if self.bm is not None else None
         return self._continuous(spins, count, torch.Generator().manual_seed(seed))
 
-    def spins(self) -> torch.Tensor:
-        """Model samples of the machine: (bm_samples, latent) ±1."""
-        return self.sampler.sample(self.bm, self.config.bm_samples).to(self.device)
+    def spins(self, count: int) -> torch.Tensor:
+        """`count` model samples of the machine: (count, latent) ±1 float32."""
+        return self.sampler.sample(self.bm, count).to(self.device, torch.float32)
 
     def latent(self, spins: torch.Tensor | None, count: int) -> torch.Tensor:
         """`count` training latent vectors: reparameterised model spins, or noise."""
@@ -310,7 +324,8 @@ class Trainer:
         adam = {"lr": config.lr, "betas": (config.beta1, 0.999)}
         self.opt_g = torch.optim.Adam(self.generator.parameters(), **adam)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
-        self.prior = Prior(config, self.device, self.rng)
+        self.prior = Prior(config, self.device, self.rng, self.world.rank)
+        self.split_reads = self.world.size > 1 and self.prior.bm is not None and self._reads_split()
         self.iteration = 0
         if resume:
             self._resume()
@@ -337,12 +352,18 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.prior.load_state_dict(state["prior"])
+        if self.split_reads:
+            self.prior.sampler.load_state_dict(state["sampler_ranks"][self.world.rank])
         self.rng.set_state(state["rng"])
         self.batches.epoch, self.batches.index = state["data_position"]
         self.iteration = state["iteration"]
 
     def checkpoint(self) -> None:
-        """Rank 0 writes the checkpoint (every rank holds the same state)."""
+        """Rank 0 writes the checkpoint: the state every rank shares, and with split reads each
+        rank's sampler state."""
+        sampler_ranks = distributed.gather_objects(
+            self.prior.sampler.state_dict() if self.split_reads else None, self.world
+        )
         if not self.world.is_main:
             return
         self.out.mkdir(parents=True, exist_ok=True)
@@ -355,6 +376,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "prior": self.prior.state_dict(),
+            "sampler_ranks": sampler_ranks if self.split_reads else [],
             "rng": self.rng.get_state(),
             "data_position": [self.batches.epoch, self.batches.index],
         }
@@ -411,14 +433,30 @@ class Trainer:
                 stats["beta_eff"] = effective_beta(self.prior.bm, model_spins, 20).beta
         return stats
 
+    def _reads_split(self) -> bool:
+        """Whether the ranks share the drawing (split) or rank 0 draws all (broadcast).
+
+        auto: broadcast for a QPU (one call per iteration), split for samplers that run here.
+        """
+        mode = self.config.bm_reads
+        if mode == "auto":
+            mode = "broadcast" if isinstance(self.prior.sampler, samplers.QPUSampler) else "split"
+        if mode == "split" and self.config.bm_samples % self.world.size:
+            raise ConfigError(
+                f"bm_reads='split' needs bm_samples ({self.config.bm_samples}) divisible by the "
+                f"{self.world.size} processes"
+            )
+        return mode == "split"
+
     def _model_spins(self) -> torch.Tensor:
-        """The machine's samples: drawn by rank 0, broadcast to the others."""
-        if self.world.is_main:
-            spins = self.prior.spins().to(torch.float32)
-        else:
-            shape = (self.config.bm_samples, self.config.latent)
-            spins = torch.empty(shape, dtype=torch.float32, device=self.device)
-        return distributed.broadcast(spins, self.world)
+        """The machine's samples: drawn by rank 0 and broadcast, or a share by every rank."""
+        count, world = self.config.bm_samples, self.world
+        if self.split_reads:
+            return distributed.gather(self.prior.spins(count // world.size), world)
+        if world.is_main:
+            return distributed.broadcast(self.prior.spins(count), world)
+        spins = torch.empty(count, self.config.latent, dtype=torch.float32, device=self.device)
+        return distributed.broadcast(spins, world)
 
     def save_grid(self, name: str) -> Path:
         latent = self.prior.preview_latent(64, self.config.seed)
