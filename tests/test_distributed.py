@@ -69,6 +69,10 @@ def test_two_processes_with_a_resume_match_one_process_with_the_doubled_batch(tm
     assert two_state["iteration"] == one_state["iteration"] == 3
     assert two_state["world_size"] == 2
     assert two_state["data_position"] == one_state["data_position"]
+    ranks = [torch.load(tmp_path / "two" / f"bm-rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert all(
+        torch.equal(ranks[0][k], ranks[1][k]) for k in ranks[0] if torch.is_tensor(ranks[0][k])
+    )
     two_tensors, one_tensors = _tensors(two_state), _tensors(one_state)
     assert two_tensors.keys() == one_tensors.keys()
     worst = max((two_tensors[k] - one_tensors[k]).abs().max().item() for k in one_tensors)

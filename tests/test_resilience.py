@@ -13,7 +13,7 @@ import dimod
 import dwave.system
 import pytest
 import torch
-from dwave.cloud.exceptions import SolverOfflineError
+from dwave.cloud.exceptions import SolverAuthenticationError, SolverOfflineError
 
 from qaaan import samplers, topology
 from qaaan.bm import BoltzmannMachine
@@ -65,6 +65,7 @@ def _machine() -> BoltzmannMachine:
 
 
 def _sampler(qpu: FlakyQPU, retries: int = 3, timeout: float | None = None, **fallback):
+    """A QPU sampler on `qpu` (backoff 1 s, recorded by `delays`)."""
     retry = resilient.RetryPolicy(timeout=timeout, retries=retries, backoff=1.0)
     return QPUSampler(qpu, seed=0, auto_scale=False, qpu_parameters={}, retry=retry, **fallback)
 
@@ -113,6 +114,22 @@ def test_errors_that_are_not_transient_are_raised_at_once(delays):
     with pytest.raises(ValueError, match="unknown variable"):
         _sampler(qpu, fallback="gibbs").sample(_machine(), 10)
     assert qpu.calls == 1 and delays == []
+    refused = FlakyQPU(failures=1, error=SolverAuthenticationError("token revoked"))
+    with pytest.raises(ConfigError, match="the QPU refused the call: SolverAuthenticationError"):
+        _sampler(refused, fallback="gibbs").sample(_machine(), 10)
+    assert refused.calls == 1 and delays == []
+
+
+def test_after_a_failure_the_fallback_draws_for_a_while_before_the_qpu_is_tried_again(delays):
+    qpu = FlakyQPU(failures=2)
+    sampler = _sampler(qpu, retries=1, fallback="gibbs", fallback_for=3)
+    machine = _machine()
+    for _ in range(4):  # the failed call, then 3 calls that do not try the QPU
+        sampler.sample(machine, 10)
+        assert sampler.info["fallback"] == "gibbs"
+    assert qpu.calls == 2 and sampler.info["fallback_calls"] == 4
+    sampler.sample(machine, 10)
+    assert qpu.calls == 3 and "fallback" not in sampler.info
 
 
 def test_qpu_time_and_failures_are_totalled_over_a_run_and_survive_resume(delays):

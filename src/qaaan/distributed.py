@@ -2,16 +2,19 @@
 
 K processes (ranks), on one machine or several, each take ``batch_size`` images per iteration:
 together they make the global batch of K * batch_size images that one process with that batch
-would see, and the run is that one-process run, up to the order of floating-point sums:
+would see, and (with broadcast reads) the run is that one-process run, up to the order of
+floating-point sums:
 
 - the data order, latent noise and label noise are drawn for the global batch by every rank
   alike (same seeds), and each rank keeps its share;
 - the nets are wrapped in PyTorch's DistributedDataParallel (gradients averaged across ranks),
   and their batch norms compute their statistics over the global batch (torch's SyncBatchNorm
   on CUDA; on the CPU, where it does not run, `SyncedBatchNorm` below);
-- the Boltzmann machine is sampled once per iteration by rank 0 and the samples are broadcast
-  (one QPU call per iteration, not K), and the feature spins of all ranks are gathered, so that
-  every rank makes the same machine update (Eq. 11-12) and keeps an identical machine;
+- the Boltzmann machine's samples are drawn once per iteration by rank 0 and broadcast (one QPU
+  call per iteration, not K), or split: each rank draws its share with its own chains and the
+  shares are gathered (faster for samplers that run here; the training's ``bm_reads``);
+- the feature spins of all ranks are gathered, so that every rank makes the same machine update
+  (Eq. 11-12) and keeps an identical machine;
 - rank 0 alone writes checkpoints, logs and sample grids; resuming works as in one process.
 
 Without torchrun's environment (WORLD_SIZE unset or 1) everything here is a no-op.
@@ -20,6 +23,7 @@ Without torchrun's environment (WORLD_SIZE unset or 1) everything here is a no-o
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 from typing import Any
 
@@ -28,6 +32,8 @@ import torch.distributed as dist
 import torch.distributed._functional_collectives as functional_collectives
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+COLLECTIVE_TIMEOUT = datetime.timedelta(hours=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +60,10 @@ def start(device: torch.device) -> tuple[World, torch.device]:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        # CPU tensors (scalars, pickled states) always go through gloo; waits are long enough
+        # for rank 0 to retry a QPU while the others wait for its samples
+        backend = "cpu:gloo,cuda:nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
     return World(dist.get_rank(), dist.get_world_size()), device
 
 
@@ -84,13 +93,18 @@ class SyncedBatchNorm(nn.modules.batchnorm._BatchNorm):
         totals = functional_collectives.all_reduce(local, "sum", dist.group.WORLD)
         count = totals[-1]
         mean = totals[:channels] / count
-        variance = totals[channels : 2 * channels] / count - mean * mean
-        with torch.no_grad():
-            self.running_mean.lerp_(mean, self.momentum)
-            self.running_var.lerp_(variance * count / (count - 1), self.momentum)
-            self.num_batches_tracked += 1
+        variance = (totals[channels : 2 * channels] / count - mean * mean).clamp(min=0)
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                # momentum None: the cumulative average, as torch's batch norm
+                weight = self.momentum or 1.0 / self.num_batches_tracked.item()
+                self.running_mean.lerp_(mean, weight)
+                self.running_var.lerp_(variance * count / (count - 1), weight)
         shape = (1, channels) + (1,) * (x.dim() - 2)
         normalised = (x - mean.view(shape)) * torch.rsqrt(variance.view(shape) + self.eps)
+        if not self.affine:
+            return normalised
         return normalised * self.weight.view(shape) + self.bias.view(shape)
 
 
@@ -98,7 +112,10 @@ def _synchronise_batch_norm(module: nn.Module) -> nn.Module:
     """`module` with its batch norms replaced by `SyncedBatchNorm` (same state dict keys)."""
     for name, child in module.named_children():
         if isinstance(child, nn.modules.batchnorm._BatchNorm):
-            synced = SyncedBatchNorm(child.num_features, child.eps, child.momentum)
+            synced = SyncedBatchNorm(
+                child.num_features, child.eps, child.momentum, child.affine,
+                child.track_running_stats,
+            )  # fmt: skip
             synced.load_state_dict(child.state_dict())
             setattr(module, name, synced)
         else:

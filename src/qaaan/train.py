@@ -164,7 +164,8 @@ def check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
     if changed:
         name = changed[0]
         raise ConfigError(
-            f"--resume: {name} is {current[name]!r} but the run used {saved.get(name)!r} "
+            f"--resume: {name} is {current[name]!r} but the run used "
+            f"{saved.get(name, defaults[name])!r} "
             f"(only {', '.join(RESUMABLE)} may change)"
         )
 
@@ -429,7 +430,7 @@ class Trainer:
             stats.update(l1=update["l1"], bm_max_change=update["max_change"])
             info = self.prior.sampler.info
             stats.update({key: info[key] for key in SAMPLER_FIGURES if key in info})
-            if (self.iteration + 1) % config.beta_eff_every == 0:
+            if self.world.is_main and (self.iteration + 1) % config.beta_eff_every == 0:
                 stats["beta_eff"] = effective_beta(self.prior.bm, model_spins, 20).beta
         return stats
 
@@ -475,41 +476,49 @@ class Trainer:
 
         Under torchrun every rank trains; rank 0 alone shows progress and writes files.
         """
-        config, main = self.config, self.world.is_main
-        if main:
+        if self.world.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
-        writer = SummaryWriter(str(self.out / "tensorboard")) if main else None
-        grid_every = config.grid_every or self.batches.per_epoch
-        started, sampling, last = time.perf_counter(), 0.0, {}
+            config_json = json.dumps(dataclasses.asdict(self.config), indent=2)
+            (self.out / "config.json").write_text(config_json)
+        writer = SummaryWriter(str(self.out / "tensorboard")) if self.world.is_main else None
         progress = tqdm(
-            total=self.total, initial=self.iteration, desc="train", unit="it", disable=not main
-        )
-        with progress:  # closed (ending its line) also when a step fails
-            while self.iteration < self.total:
-                stats = self.step()
-                self.iteration += 1
-                sampling += stats.pop("sampling_seconds")
-                last.update(stats)
-                if self.iteration % config.log_every == 0 or self.iteration == self.total:
-                    stats["sampling_share"] = sampling / (time.perf_counter() - started)
-                    shown = {
-                        k: round(v, 3) for k, v in last.items() if k in ("loss_d", "loss_g", "l1")
-                    }
-                    progress.set_postfix(shown)
-                for key, value in stats.items():
-                    if writer is not None:
-                        writer.add_scalar(key, value, self.iteration)
-                if main and (self.iteration % grid_every == 0 or self.iteration == self.total):
-                    self.save_grid(f"iteration_{self.iteration:06d}")
-                if self.iteration % config.checkpoint_every == 0 or self.iteration == self.total:
-                    self.checkpoint()
-                progress.update(1)
-        if writer is not None:
-            writer.close()
-        distributed.stop(self.world)
-        elapsed = time.perf_counter() - started
-        return {"iterations": self.iteration, "seconds": elapsed, **last}
+            total=self.total, initial=self.iteration, desc="train", unit="it",
+            disable=not self.world.is_main,
+        )  # fmt: skip
+        started = time.perf_counter()
+        try:
+            last = self._iterate(progress, writer, started)
+        finally:
+            progress.close()  # ends its line, also when a step fails
+            if writer is not None:
+                writer.close()
+            distributed.stop(self.world)
+        return {"iterations": self.iteration, "seconds": time.perf_counter() - started, **last}
+
+    def _iterate(self, progress: tqdm, writer: SummaryWriter | None, started: float) -> dict:
+        """The iterations up to the total, with logs, grids and checkpoints; the last stats."""
+        config = self.config
+        grid_every = config.grid_every or self.batches.per_epoch
+        sampling, last = 0.0, {}
+        while self.iteration < self.total:
+            stats = self.step()
+            self.iteration += 1
+            sampling += stats.pop("sampling_seconds")
+            last.update(stats)
+            if self.iteration % config.log_every == 0 or self.iteration == self.total:
+                stats["sampling_share"] = sampling / (time.perf_counter() - started)
+                shown = {k: round(v, 3) for k, v in last.items() if k in ("loss_d", "loss_g", "l1")}
+                progress.set_postfix(shown)
+            for key, value in stats.items():
+                if writer is not None:
+                    writer.add_scalar(key, value, self.iteration)
+            at_end = self.iteration == self.total
+            if self.world.is_main and (self.iteration % grid_every == 0 or at_end):
+                self.save_grid(f"iteration_{self.iteration:06d}")
+            if self.iteration % config.checkpoint_every == 0 or at_end:
+                self.checkpoint()
+            progress.update(1)
+        return last
 
 
 def generated_images(run: Path, count: int, seed: int, device: str = "auto") -> torch.Tensor:
@@ -517,17 +526,18 @@ def generated_images(run: Path, count: int, seed: int, device: str = "auto") -> 
     check_positive_int("n", count)
     check_seed(seed)
     path = Path(run) / CHECKPOINT
+    state = load_checkpoint(path)
     with checkpoint_fits(path):
-        state = load_checkpoint(path)
         config = dataclasses.replace(TrainConfig(**state["config"]), device=device)
         config.check()
-        torch_device = resolve_device(device)
-        generator, _ = build_nets(config, torch_device)
+    torch_device = resolve_device(device)
+    generator, _ = build_nets(config, torch_device)
+    prior = Prior(config, torch_device, torch.Generator())
+    with checkpoint_fits(path):
         generator.load_state_dict(state["generator"])
-        generator.eval()
-        prior = Prior(config, torch_device, torch.Generator())
         if prior.bm is not None:
             prior.bm.load_state_dict(state["prior"]["bm"])
+    generator.eval()
     latent = prior.preview_latent(count, seed)
     with torch.no_grad():
         return torch.cat([generator(chunk).cpu() for chunk in latent.split(1000)])

@@ -43,6 +43,7 @@ from qaaan.errors import (
     ConfigError,
     check_bool,
     check_choice,
+    check_nonnegative_int,
     check_positive_float,
     check_positive_int,
     check_seed,
@@ -227,6 +228,7 @@ class QPUSampler(Sampler):
         retry: RetryPolicy | None = None,
         fallback: str | None = None,
         fallback_options: dict | None = None,
+        fallback_for: int = 100,
     ):
         from qaaan import samplers
 
@@ -239,6 +241,9 @@ class QPUSampler(Sampler):
         if fallback is not None:
             self.fallback = samplers.make(fallback, **(fallback_options or {}))
         self.totals = {"qpu_access_seconds": 0.0, "qpu_failures": 0, "fallback_calls": 0}
+        # after the QPU failed, this many calls go to the fallback before the QPU is tried again
+        self.fallback_for = check_nonnegative_int("fallback_for", fallback_for)
+        self.fallback_left = 0
         self.qpu = qpu
         self.target = qpu.to_networkx_graph()
         self.auto_scale = check_bool("auto_scale", auto_scale)
@@ -254,6 +259,7 @@ class QPUSampler(Sampler):
             "embeddings": {key.hex(): embedding for key, embedding in self.embeddings.items()},
             "device": device.state_dict() if isinstance(device, Sampler) else {},
             "totals": dict(self.totals),
+            "fallback_left": self.fallback_left,
             "fallback": self.fallback.state_dict() if self.fallback is not None else {},
         }
 
@@ -264,6 +270,7 @@ class QPUSampler(Sampler):
         if isinstance(device, Sampler):
             device.load_state_dict(state["device"])
         self.totals.update(state.get("totals", {}))
+        self.fallback_left = state.get("fallback_left", 0)
         if self.fallback is not None:
             self.fallback.load_state_dict(state.get("fallback", {}))
 
@@ -283,13 +290,18 @@ class QPUSampler(Sampler):
         embedded = dwave.embedding.embed_bqm(
             logical, embedding, self.target.adj, chain_strength=strongest_ferromagnet
         )
+        if self.fallback_left > 0:
+            self.fallback_left -= 1
+            return self._fall_back(bm, num_reads, "the QPU failed recently")
         try:
             sampleset, failures = call(lambda: self._ask_qpu(embedded, num_reads), self.retry)
         except QPUUnavailable as error:
             self.totals["qpu_failures"] += self.retry.retries + 1
             if self.fallback is None:
                 raise
-            return self._fall_back(bm, num_reads, error)
+            self.fallback_left = self.fallback_for
+            log.warning("%s; the fallback sampler %s draws instead", error, self.fallback.name)
+            return self._fall_back(bm, num_reads, str(error))
         self.totals["qpu_failures"] += len(failures)
         timing = dict(sampleset.info.get("timing", {}))
         self.totals["qpu_access_seconds"] += timing.get("qpu_access_time", 0.0) / 1e6
@@ -317,11 +329,10 @@ class QPUSampler(Sampler):
         sampleset.resolve()  # a cloud sampleset is a future: wait for it inside the timeout
         return sampleset
 
-    def _fall_back(self, bm: BoltzmannMachine, num_reads: int, error: Exception) -> torch.Tensor:
+    def _fall_back(self, bm: BoltzmannMachine, num_reads: int, reason: str) -> torch.Tensor:
         self.totals["fallback_calls"] += 1
-        log.warning("%s; the fallback sampler %s draws instead", error, self.fallback.name)
         spins = self.fallback.sample(bm, num_reads)
-        self.info = {"fallback": self.fallback.name, "qpu_error": str(error), **self.totals}
+        self.info = {"fallback": self.fallback.name, "qpu_error": reason, **self.totals}
         return spins
 
 
@@ -387,6 +398,7 @@ class MockDWave(QPUSampler):
         backoff: float = 1.0,
         fallback: str | None = None,
         fallback_options: dict | None = None,
+        fallback_for: int = 100,
     ):
         from qaaan import samplers
 
@@ -402,7 +414,7 @@ class MockDWave(QPUSampler):
         super().__init__(
             qpu, seed=seed, auto_scale=auto_scale, qpu_parameters={},
             retry=RetryPolicy(timeout, retries, backoff), fallback=fallback,
-            fallback_options=fallback_options,
+            fallback_options=fallback_options, fallback_for=fallback_for,
         )  # fmt: skip
 
 
@@ -424,7 +436,8 @@ class DWave(QPUSampler):
     tie coins), ``auto_scale``, ``annealing_time`` in µs (the paper used 1 µs; None is the
     device's default). Resilience: ``timeout`` seconds per call (default 300), ``retries`` (3)
     with ``backoff`` seconds doubling (1, 2, 4), and ``fallback``, a sampler name (e.g.
-    'gibbs') with ``fallback_options``, used with a logged warning when every try failed.
+    'gibbs') with ``fallback_options``, used with a logged warning when every try failed, and
+    for the next ``fallback_for`` calls (100) before the QPU is tried again.
     """
 
     name = "dwave"
@@ -441,6 +454,7 @@ class DWave(QPUSampler):
         backoff: float = 1.0,
         fallback: str | None = None,
         fallback_options: dict | None = None,
+        fallback_for: int = 100,
     ):
         seed = check_seed(seed)
         parameters = {}
@@ -462,5 +476,5 @@ class DWave(QPUSampler):
         super().__init__(
             qpu, seed=seed, auto_scale=auto_scale, qpu_parameters=parameters,
             retry=RetryPolicy(timeout, retries, backoff), fallback=fallback,
-            fallback_options=fallback_options,
+            fallback_options=fallback_options, fallback_for=fallback_for,
         )  # fmt: skip

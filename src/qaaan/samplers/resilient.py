@@ -3,8 +3,13 @@
 A call that raises a transient error (network and cloud errors, which dwave-cloud-client raises
 as OSError subclasses, polling timeouts, failed uploads) or outlasts ``timeout`` seconds is tried
 again after ``backoff``, 2 ``backoff``, 4 ``backoff``, ... seconds, up to ``retries`` more times.
-Any other error (a bad problem, a bug) is raised at once. When every try failed, `call` raises
-`QPUUnavailable`; the QPU sampler then uses its fallback sampler, if it has one.
+Errors that a retry cannot mend (bad credentials, an unknown or unsupported solver, a problem
+the solver rejects) and any other error (a bug) are raised at once. When every try failed,
+`call` raises `QPUUnavailable`; the QPU sampler then uses its fallback sampler, if it has one.
+
+A call abandoned at its timeout cannot be killed (Python has no way to stop a thread): it runs
+on in its daemon thread until the cloud client returns, and QPU time it may still use is not
+counted.
 """
 
 from __future__ import annotations
@@ -16,11 +21,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dwave.cloud.exceptions import PollingTimeout, ProblemUploadError
+from dwave.cloud.exceptions import (
+    PollingTimeout,
+    ProblemUploadError,
+    SolverAuthenticationError,
+    SolverFailureError,
+    SolverNotFoundError,
+    UnsupportedSolverError,
+)
 
 from qaaan.errors import ConfigError, check_nonnegative_int
 
 TRANSIENT = (OSError, PollingTimeout, ProblemUploadError)  # TimeoutError is an OSError
+PERMANENT = (  # OSError subclasses too, but retrying does not help
+    SolverAuthenticationError, SolverNotFoundError, UnsupportedSolverError, SolverFailureError,
+)  # fmt: skip
 
 
 class QPUUnavailable(ConfigError):
@@ -67,14 +82,20 @@ def _with_timeout(function: Callable[[], Any], timeout: float | None) -> Any:
     return outcome["value"]
 
 
+def _describe(error: BaseException) -> str:
+    return (f"{type(error).__name__}: {error}".splitlines() or [""])[0]
+
+
 def call(function: Callable[[], Any], policy: RetryPolicy) -> tuple[Any, list[str]]:
     """function()'s value and the transient errors of the tries before it succeeded."""
     failures: list[str] = []
     for attempt in range(policy.retries + 1):
         try:
             return _with_timeout(function, policy.timeout), failures
+        except PERMANENT as error:
+            raise ConfigError(f"the QPU refused the call: {_describe(error)}") from None
         except TRANSIENT as error:
-            failures.append(f"{type(error).__name__}: {error}".splitlines()[0])
+            failures.append(_describe(error))
             if attempt < policy.retries:
                 time.sleep(policy.backoff * 2**attempt)
     raise QPUUnavailable(
