@@ -157,7 +157,7 @@ class LmdbImages(Dataset):
             encoded = transaction.get(self.keys[index])
         try:
             return self.transform(Image.open(io.BytesIO(encoded)).convert("RGB"))
-        except OSError as error:
+        except (OSError, Image.DecompressionBombError) as error:
             raise ConfigError(f"lmdb entry {self.keys[index]!r} is not an image: {error}") from None
 
     def batch(self, indices: torch.Tensor) -> torch.Tensor:
@@ -176,7 +176,7 @@ class _Images(Dataset):
     def __getitem__(self, index):
         try:
             return self.dataset[index][0]
-        except OSError as error:  # PIL's UnidentifiedImageError, truncated files
+        except (OSError, Image.DecompressionBombError) as error:  # unidentified, truncated, huge
             path = self.dataset.samples[index][0]
             raise ConfigError(f"image {path!r} cannot be read: {error}") from None
 
@@ -217,10 +217,11 @@ class Batches:
             self._cached = (self.epoch, torch.randperm(len(self.dataset), generator=generator))
         return self._cached[1]
 
-    def next(self) -> torch.Tensor:
+    def next(self, share: slice = slice(None)) -> torch.Tensor:
+        """The next batch, or only its rows `share` (a rank's part of a global batch)."""
         if self.index >= self.per_epoch:
             self.epoch, self.index = self.epoch + 1, 0
         start = self.index * self.batch_size
-        indices = self._order()[start : start + self.batch_size]
+        indices = self._order()[start : start + self.batch_size][share]
         self.index += 1
         return self.dataset.batch(indices)

@@ -387,7 +387,7 @@ class Trainer:
         """One iteration of Fig. 3; returns what it measured."""
         config, stats, share = self.config, {}, self.world.share(self.config.batch_size)
         count = self.global_batch  # noise is drawn for the global batch; a rank keeps its share
-        real = self.batches.next()[share].to(self.device, torch.get_default_dtype())
+        real = self.batches.next(share).to(self.device, torch.get_default_dtype())
         start = time.perf_counter()
         model_spins = self._model_spins() if self.prior.bm is not None else None
         stats["sampling_seconds"] = time.perf_counter() - start
