@@ -152,6 +152,7 @@ def test_cli_train_then_sample(tmp_path):
         (["--latent", "100", "--topology", "complete", "--sampler", "mock-dwave"],
          "complete graph with 100 nodes does not fit"),
         (["--batch-size", "20000", "--prior", "uniform"], "fewer than one batch of 20000"),
+        (["--bm-reads", "sideways"], "unknown bm_reads 'sideways'; allowed: auto, broadcast"),
     ],
 )  # fmt: skip
 def test_bad_training_input_exits_2(tmp_path, arguments, message):

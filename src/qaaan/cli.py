@@ -164,6 +164,9 @@ def train(
     ] = None,
     bm_lr: Annotated[float | None, typer.Option(help="the machine's learning rate")] = None,
     bm_samples: Annotated[int | None, typer.Option(help="model samples per update")] = None,
+    bm_reads: Annotated[
+        str | None, typer.Option(help="under torchrun: auto|broadcast|split the machine's reads")
+    ] = None,
     iterations: Annotated[int | None, typer.Option(help="total iterations of the run")] = None,
     epochs: Annotated[int | None, typer.Option(help="total epochs (instead of iterations)")] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
@@ -189,6 +192,7 @@ def train(
             "dataset": dataset, "data_dir": data_dir, "prior": prior,
             "topology": topology_name, "latent": latent, "sampler": sampler,
             "sampler_options": options, "bm_lr": bm_lr, "bm_samples": bm_samples,
+            "bm_reads": bm_reads,
             "iterations": iterations, "epochs": epochs, "batch_size": batch_size,
             "seed": seed, "device": device, "out": out,
         }  # fmt: skip
