@@ -1,6 +1,7 @@
 """The `qaaan` command: what it prints, and one-line errors with exit code 2 for bad input."""
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from qaaan.cli import app
@@ -87,3 +88,21 @@ def test_option_values_are_read_as_numbers_where_they_are_numbers():
     assert parse_option("auto_scale=true") == ("auto_scale", True)
     assert parse_option("beta_range=[1, 2]") == ("beta_range", [1, 2])
     assert parse_option("solver=Advantage_system4.1") == ("solver", "Advantage_system4.1")
+
+
+def test_evaluate_scores_a_run_with_its_own_dataset_classifier(tmp_path):
+    run = tmp_path / "run"
+    arguments = ["train", "--dataset", "mnist-10k", "--latent", "16", "--bm-samples", "16"]
+    trained = runner.invoke(
+        app, [*arguments, "--batch-size", "8", "--iterations", "1", "--out", str(run)]
+    )
+    assert trained.exit_code == 0, trained.output
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    state["config"]["dataset"] = "fashion-mnist"  # as if trained on Fashion-MNIST
+    torch.save(state, run / "checkpoint.pt")
+    result = runner.invoke(app, ["evaluate", "--checkpoint", str(run)])
+    assert result.exit_code == 2
+    assert "no classifier shipped for 'fashion-mnist'" in result.output
+    result = runner.invoke(app, ["evaluate", "--real", "--dataset", "cifar10"])
+    assert result.exit_code == 2
+    assert "evaluate scores mnist or fashion-mnist runs, got dataset 'cifar10'" in result.output

@@ -274,27 +274,39 @@ def evaluate_run(
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the figures here")] = None,
     device: Annotated[str, typer.Option(help="auto|cpu|cuda")] = "auto",
+    dataset: Annotated[
+        str | None, typer.Option(help="mnist|fashion-mnist (default: the run's dataset)")
+    ] = None,
 ) -> None:
-    """IS (Eq. 17), FID (Eq. 18) and mode coverage of a run's images, against the MNIST test set."""
+    """IS (Eq. 17), FID (Eq. 18) and mode coverage of a run's images, against the test set of
+    its dataset (MNIST or Fashion-MNIST), scored by that dataset's classifier."""
     import json
 
     from qaaan import data, metrics
-    from qaaan.train import generated_images
+    from qaaan.train import CHECKPOINT, generated_images, load_checkpoint
 
     try:
         if checkpoint is None and not real:
             raise ConfigError("give --checkpoint DIR, --real, or both")
-        classifier = metrics.load_classifier("mnist", classifier_weights)
+        if dataset is None and checkpoint is not None:
+            dataset = str(load_checkpoint(checkpoint / CHECKPOINT)["config"].get("dataset"))
+        dataset = {"mnist-10k": "mnist", None: "mnist"}.get(dataset, dataset)
+        if dataset not in metrics.CLASSIFIER_DATASETS:
+            raise ConfigError(
+                f"evaluate scores {' or '.join(metrics.CLASSIFIER_DATASETS)} runs, "
+                f"got dataset {dataset!r}"
+            )
+        classifier = metrics.load_classifier(dataset, classifier_weights)
         figures = {}
         if checkpoint is not None:
-            test = data.load("mnist", data_dir, train=False)
+            test = data.load(dataset, data_dir, train=False)
             reference = test.batch(torch.arange(len(test)))
             images = generated_images(checkpoint, n, seed, device)
             if images.shape[1:] != (1, 28, 28):
                 raise ConfigError("evaluate scores 28x28 grey runs (MNIST-like) only")
             figures["generated"] = metrics.evaluate(images, reference, classifier)
         if real:
-            figures["real"] = metrics.real_reference("mnist", data_dir, classifier)
+            figures["real"] = metrics.real_reference(dataset, data_dir, classifier)
     except ConfigError as error:
         fail(error)
     table = Table("", "IS", "FID", "KL to uniform", "smallest class", title="qaaan evaluate")

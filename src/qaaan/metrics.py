@@ -25,6 +25,7 @@ from qaaan import data
 from qaaan.errors import ConfigError
 
 SHIPPED = {"mnist": "classifier_mnist.safetensors"}
+CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
 
 
 class Classifier(nn.Module):
@@ -69,7 +70,10 @@ def load_classifier(name: str = "mnist", path: Path | None = None) -> Classifier
     classifier = Classifier()
     if path is None:
         if name not in SHIPPED:
-            raise ConfigError(f"no classifier shipped for {name!r}; shipped: {', '.join(SHIPPED)}")
+            raise ConfigError(
+                f"no classifier shipped for {name!r} (shipped: {', '.join(SHIPPED)}); train one "
+                f"with `qaaan classifier train --dataset {name} --out F` and pass --classifier F"
+            )
         with resources.as_file(resources.files("qaaan") / "assets" / SHIPPED[name]) as file:
             classifier.load_state_dict(load_file(file))
     else:
@@ -130,8 +134,8 @@ def train_classifier(
     dataset: str, data_dir: str | None, epochs: int, seed: int, out: Path
 ) -> dict[str, float]:
     """Trains the classifier on the training set, reports test accuracy, saves safetensors."""
-    if dataset not in ("mnist", "fashion-mnist"):
-        raise ConfigError(f"classifier datasets: mnist, fashion-mnist; got {dataset!r}")
+    if dataset not in CLASSIFIER_DATASETS:
+        raise ConfigError(f"classifier datasets: {', '.join(CLASSIFIER_DATASETS)}; got {dataset!r}")
     torch.manual_seed(seed)
     train_set = data.load(dataset, data_dir, train=True)
     test_set = data.load(dataset, data_dir, train=False)
