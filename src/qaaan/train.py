@@ -37,7 +37,7 @@ from tqdm import tqdm
 from qaaan import data, distributed, samplers, topology
 from qaaan.bm import BoltzmannMachine
 from qaaan.config import resolve_device
-from qaaan.errors import ConfigError, check_positive_int, check_seed
+from qaaan.errors import ConfigError, check_positive_int, check_seed, first_line
 from qaaan.nets import Discriminator, Generator, initialise
 from qaaan.reparam import reparameterize
 from qaaan.temperature import effective_beta
@@ -290,7 +290,7 @@ def checkpoint_fits(path: Path):
     except ConfigError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
-        reason = (str(error).splitlines() or [""])[0] or type(error).__name__
+        reason = first_line(error)
         raise ConfigError(f"checkpoint {str(path)!r} does not fit a qaaan run: {reason}") from None
 
 

@@ -14,7 +14,7 @@ import torch
 from dwave.samplers import SimulatedAnnealingSampler
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import ConfigError, check_positive_int, check_seed
+from qaaan.errors import ConfigError, check_positive_int, check_seed, first_line
 from qaaan.samplers.base import Sampler
 
 
@@ -57,7 +57,7 @@ class DimodSampler(Sampler):
                 bm.to_bqm(), num_reads=num_reads, **seed, **self.parameters
             )
         except (ValueError, TypeError) as error:
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            message = first_line(error)
             raise ConfigError(
                 f"{type(self.child).__name__} refused its options {self.parameters}: {message}"
             ) from error

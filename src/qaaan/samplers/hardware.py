@@ -47,6 +47,7 @@ from qaaan.errors import (
     check_positive_float,
     check_positive_int,
     check_seed,
+    first_line,
 )
 from qaaan.samplers.base import Sampler
 from qaaan.samplers.dimod_backed import sampleset_to_spins
@@ -282,6 +283,9 @@ class QPUSampler(Sampler):
 
     def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         num_reads = check_positive_int("num_reads", num_reads)
+        if self.fallback_left > 0:  # the QPU failed recently: not even an embedding is needed
+            self.fallback_left -= 1
+            return self._fall_back(bm, num_reads, "the QPU failed recently")
         embedding = self.embedding_for(bm)
         logical = bm.to_bqm()
         scale = scale_factor(logical, self.qpu.properties, self.auto_scale)
@@ -290,9 +294,6 @@ class QPUSampler(Sampler):
         embedded = dwave.embedding.embed_bqm(
             logical, embedding, self.target.adj, chain_strength=strongest_ferromagnet
         )
-        if self.fallback_left > 0:
-            self.fallback_left -= 1
-            return self._fall_back(bm, num_reads, "the QPU failed recently")
         try:
             sampleset, failures = call(lambda: self._ask_qpu(embedded, num_reads), self.retry)
         except QPUUnavailable as error:
@@ -470,7 +471,7 @@ class DWave(QPUSampler):
         try:
             qpu = DWaveSampler(solver=solver) if solver else DWaveSampler()
         except Exception as error:  # network, authentication, unknown solver: all say why
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            reason = first_line(error)
             message = f"could not open D-Wave solver {solver or '(default)'}: {reason}"
             raise ConfigError(message) from error
         super().__init__(
