@@ -24,7 +24,10 @@ from tqdm import tqdm
 from qaaan import data
 from qaaan.errors import ConfigError
 
-SHIPPED = {"mnist": "classifier_mnist.safetensors"}
+SHIPPED = {
+    "mnist": "classifier_mnist.safetensors",
+    "fashion-mnist": "classifier_fashion_mnist.safetensors",
+}
 CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
 
 
