@@ -27,10 +27,11 @@ def tiny(tmp_path, **changes) -> train.TrainConfig:
     return train.TrainConfig(**{**settings, **changes})
 
 
+@pytest.mark.parametrize("refine", [True, False])
 @pytest.mark.parametrize(("variant", "shape"), [("grey28", (1, 28, 28)), ("colour64", (3, 64, 64))])
-def test_nets_shapes_and_gradient_flow(variant, shape):
+def test_nets_shapes_and_gradient_flow(variant, shape, refine):
     torch.manual_seed(0)
-    generator, discriminator = Generator(variant, 100, 8), Discriminator(variant, 8)
+    generator, discriminator = Generator(variant, 100, 8, refine), Discriminator(variant, 8)
     images = generator(torch.rand(4, 100) * 2 - 1)
     assert images.shape == (4, *shape) and images.abs().max() <= 1
     logit, features = discriminator(images)
@@ -40,6 +41,28 @@ def test_nets_shapes_and_gradient_flow(variant, shape):
     for net in (generator, discriminator):
         for name, parameter in net.named_parameters():
             assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize(("variant", "upsamplings"), [("grey28", 2), ("colour64", 4)])
+def test_the_papers_generator_and_the_refined_one(variant, upsamplings):
+    """refine=False: only the paper's transpose convolutions (stride 2, kernel 4) after the dense
+    layer; refine=True adds one 3x3 stride-1 convolution per upsampling, and a 3x3 output one."""
+    paper = [m for m in Generator(variant, 100, 8, refine=False).upsample if hasattr(m, "stride")]
+    assert [(m.kernel_size, m.stride) for m in paper] == [((4, 4), (2, 2))] * upsamplings
+    refined = [m for m in Generator(variant, 100, 8).upsample if hasattr(m, "stride")]
+    assert [m.stride for m in refined] == [(2, 2), (1, 1)] * upsamplings + [(1, 1)]
+
+
+def test_a_checkpoint_from_before_refine_loads_as_the_papers_generator(tmp_path):
+    train.Trainer(tiny(tmp_path, iterations=1, refine=False)).run()
+    path = tmp_path / "run" / train.CHECKPOINT
+    state = torch.load(path, weights_only=True)
+    del state["config"]["refine"]  # as written before the setting existed
+    torch.save(state, path)
+    assert train.generated_images(tmp_path / "run", 4, seed=0, device="cpu").shape == (4, 1, 28, 28)
+    train.Trainer(tiny(tmp_path, iterations=2, refine=False), resume=True).run()
+    with pytest.raises(ConfigError, match="--resume: refine is True but the run used False"):
+        train.Trainer(tiny(tmp_path, iterations=3), resume=True)
 
 
 def test_reparameterisation_follows_eq_14_to_16():
@@ -153,6 +176,8 @@ def test_cli_train_then_sample(tmp_path):
          "complete graph with 100 nodes does not fit"),
         (["--batch-size", "20000", "--prior", "uniform"], "fewer than one batch of 20000"),
         (["--bm-reads", "sideways"], "unknown bm_reads 'sideways'; allowed: auto, broadcast"),
+        (["--width", "0"], "width must be a positive integer, got 0"),
+        (["--width", "1"], "width must be at least 2 with refine (it halves), got 1"),
     ],
 )  # fmt: skip
 def test_bad_training_input_exits_2(tmp_path, arguments, message):

@@ -170,6 +170,11 @@ def train(
     iterations: Annotated[int | None, typer.Option(help="total iterations of the run")] = None,
     epochs: Annotated[int | None, typer.Option(help="total epochs (instead of iterations)")] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
+    width: Annotated[int | None, typer.Option(help="channels of the first convolution")] = None,
+    refine: Annotated[
+        bool | None,
+        typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
+    ] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
     out: Annotated[str | None, typer.Option(help="run directory")] = None,
@@ -194,7 +199,7 @@ def train(
             "sampler_options": options, "bm_lr": bm_lr, "bm_samples": bm_samples,
             "bm_reads": bm_reads,
             "iterations": iterations, "epochs": epochs, "batch_size": batch_size,
-            "seed": seed, "device": device, "out": out,
+            "width": width, "refine": refine, "seed": seed, "device": device, "out": out,
         }  # fmt: skip
         if resume:
             changes = read_file(config) if config is not None else {}
@@ -410,6 +415,11 @@ def experiment_mnist(
     runs: Annotated[int | None, typer.Option(help="seeds per variant")] = None,
     iterations: Annotated[int | None, typer.Option(help="training iterations per run")] = None,
     evaluate_n: Annotated[int | None, typer.Option(help="generated images scored per run")] = None,
+    width: Annotated[int | None, typer.Option(help="channels of the first convolution")] = None,
+    refine: Annotated[
+        bool | None,
+        typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
+    ] = None,
     dataset: Annotated[str | None, typer.Option(help="mnist or mnist-10k (training data)")] = None,
     data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
@@ -423,7 +433,8 @@ def experiment_mnist(
         names = None if variants is None else [v.strip() for v in variants.split(",") if v.strip()]
         cli_values = {
             "variants": names, "runs": runs, "iterations": iterations, "evaluate_n": evaluate_n,
-            "dataset": dataset, "data_dir": data_dir, "device": device, "out": out,
+            "width": width, "refine": refine, "dataset": dataset, "data_dir": data_dir,
+            "device": device, "out": out,
         }  # fmt: skip
         settings = build(MnistConfig, config, cli_values)
         run(settings)

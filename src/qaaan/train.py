@@ -46,6 +46,8 @@ PRIORS = ("bm", "uniform", "normal")
 BM_READS = ("auto", "broadcast", "split")  # auto: broadcast for a QPU, split otherwise
 RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is seed + r * stride
 CHECKPOINT = "checkpoint.pt"
+# settings whose absence from an older checkpoint means other than today's default
+PREDATING = {"refine": False}
 # what QPU samplers report, logged with the losses (totals are over the run)
 SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures", "fallback_calls")
 
@@ -73,6 +75,7 @@ class TrainConfig:
     beta1: float = 0.5
     label_noise: float = 0.1
     width: int = 64
+    refine: bool = True  # the generator's 3x3 refinement layers (False: the paper's networks)
     seed: int = 0
     device: str = "auto"
     out: str = "runs/qaaan"
@@ -95,6 +98,10 @@ class TrainConfig:
             check_positive_int(name, getattr(self, name))
         if self.batch_size < 2:
             raise ConfigError(f"batch_size must be at least 2 (batch norm), got {self.batch_size}")
+        if not isinstance(self.refine, bool):
+            raise ConfigError(f"refine must be true or false, got {self.refine!r}")
+        if self.refine and self.width < 2:
+            raise ConfigError(f"width must be at least 2 with refine (it halves), got {self.width}")
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise ConfigError(f"data_dir must be a path, got {self.data_dir!r}")
         if (
@@ -251,7 +258,7 @@ def variant_for(dataset: str) -> str:
 def build_nets(config: TrainConfig, device: torch.device) -> tuple[nn.Module, nn.Module]:
     torch.manual_seed(config.seed)
     variant = variant_for(config.dataset)
-    generator = Generator(variant, config.latent, config.width).to(device)
+    generator = Generator(variant, config.latent, config.width, config.refine).to(device)
     discriminator = Discriminator(variant, config.width, features=config.latent).to(device)
     generator.apply(initialise)
     discriminator.apply(initialise)
@@ -278,6 +285,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(state, dict) or "config" not in state or "generator" not in state:
         raise ConfigError(f"checkpoint {str(path)!r} is not a qaaan training checkpoint")
+    if isinstance(state["config"], dict):
+        state["config"] = {**PREDATING, **state["config"]}
     return state
 
 

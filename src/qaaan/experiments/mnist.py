@@ -47,6 +47,7 @@ class MnistConfig:
     iterations: int = 3000
     batch_size: int = 64
     width: int = 32
+    refine: bool = True
     evaluate_n: int = 10_000
     device: str = "auto"
     out: str = "runs/mnist"
@@ -57,8 +58,8 @@ def train_one(config: MnistConfig, variant: str, seed: int) -> Path:
     out = Path(config.out) / variant / f"seed{seed}"
     settings = TrainConfig(
         dataset=config.dataset, data_dir=config.data_dir, iterations=config.iterations,
-        batch_size=config.batch_size, width=config.width, seed=seed, device=config.device,
-        out=str(out), **VARIANTS[variant],
+        batch_size=config.batch_size, width=config.width, refine=config.refine, seed=seed,
+        device=config.device, out=str(out), **VARIANTS[variant],
     )  # fmt: skip
     saved = (out / CHECKPOINT).exists()
     if saved and load_checkpoint(out / CHECKPOINT)["iteration"] >= config.iterations:
