@@ -131,9 +131,11 @@ def test_evaluate_scores_a_run_with_its_own_dataset_classifier(tmp_path):
     torch.save(state, run / "checkpoint.pt")
     # the folder holds no MNIST, so this succeeds only by reading the Fashion-MNIST test set
     result = runner.invoke(
-        app, ["evaluate", "--checkpoint", str(run), "-n", "100", "--data-dir", str(fake)]
-    )
+        app, ["evaluate", "--checkpoint", str(run), "-n", "100", "--data-dir", str(fake), "--real",
+              "--json", str(tmp_path / "run.json")],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "run.json").read_text())["real"]["test_accuracy"] < 0.5
     result = runner.invoke(app, ["evaluate", "--real", "--dataset", "cifar10"])
     assert result.exit_code == 2
-    assert "evaluate scores mnist or fashion-mnist runs, got dataset 'cifar10'" in result.output
+    assert "classifiers score mnist or fashion-mnist runs, got dataset 'cifar10'" in result.output

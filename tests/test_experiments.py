@@ -115,19 +115,27 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     out = tmp_path / "mnist"
     arguments = ["experiment", "mnist", "--variants", "uniform,gibbs", "--runs", "2",
                  "--iterations", "2", "--evaluate-n", "200", "--dataset", "mnist-10k",
-                 "--device", "cpu", "--out", str(out)]  # fmt: skip
+                 "--width", "8", "--no-refine", "--device", "cpu", "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
-    summary = json.loads((out / "results.json").read_text())["summary"]
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["width"] == 8 and results["config"]["refine"] is False
+    summary = results["summary"]
     assert set(summary) == {"uniform", "gibbs"}
     for scores in summary.values():
         assert 1.0 <= scores["inception_score"]["mean"] <= 10.0 and scores["fid"]["mean"] > 0
     assert "| gibbs |" in (out / "results.md").read_text()
+    assert "width 8, paper generator" in (out / "results.md").read_text()
     assert (out / "grids.png").stat().st_size > 5_000
     # a second call finds the finished runs and only evaluates them
     before = (out / "gibbs" / "seed0" / "checkpoint.pt").stat().st_mtime
     assert CliRunner().invoke(app, arguments).exit_code == 0
     assert (out / "gibbs" / "seed0" / "checkpoint.pt").stat().st_mtime == before
+    # runs trained with other settings are refused, not reported as these settings
+    result = CliRunner().invoke(app, [a for a in arguments if a != "--no-refine"])
+    assert result.exit_code == 2
+    assert "holds a run with other settings" in result.output
+    assert "refine is True but the run used False" in result.output
 
 
 def test_plot_writes_curves_and_the_class_histogram(tmp_path):

@@ -65,6 +65,16 @@ def test_a_checkpoint_from_before_refine_loads_as_the_papers_generator(tmp_path)
         train.Trainer(tiny(tmp_path, iterations=3), resume=True)
 
 
+def test_cli_width_and_no_refine_reach_the_run(tmp_path):
+    arguments = ["train", "--dataset", "mnist-10k", "--iterations", "1", "--batch-size", "8",
+                 "--bm-samples", "16", "--width", "1", "--no-refine",
+                 "--out", str(tmp_path)]  # fmt: skip
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output  # width 1 is refused only with refine
+    saved = torch.load(tmp_path / train.CHECKPOINT, weights_only=True)["config"]
+    assert saved["width"] == 1 and saved["refine"] is False
+
+
 def test_reparameterisation_follows_eq_14_to_16():
     generator = torch.Generator().manual_seed(0)
     up = reparameterize(torch.ones(20_000), alpha=4.0, generator=generator)

@@ -170,7 +170,9 @@ def train(
     iterations: Annotated[int | None, typer.Option(help="total iterations of the run")] = None,
     epochs: Annotated[int | None, typer.Option(help="total epochs (instead of iterations)")] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
-    width: Annotated[int | None, typer.Option(help="channels of the first convolution")] = None,
+    width: Annotated[
+        int | None, typer.Option(help="channels of D's first convolution (G mirrors it)")
+    ] = None,
     refine: Annotated[
         bool | None,
         typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
@@ -295,12 +297,7 @@ def evaluate_run(
             raise ConfigError("give --checkpoint DIR, --real, or both")
         if dataset is None and checkpoint is not None:
             dataset = str(load_checkpoint(checkpoint / CHECKPOINT)["config"].get("dataset"))
-        dataset = {"mnist-10k": "mnist", None: "mnist"}.get(dataset, dataset)
-        if dataset not in metrics.CLASSIFIER_DATASETS:
-            raise ConfigError(
-                f"evaluate scores {' or '.join(metrics.CLASSIFIER_DATASETS)} runs, "
-                f"got dataset {dataset!r}"
-            )
+        dataset = metrics.classifier_for(dataset)
         classifier = metrics.load_classifier(dataset, classifier_weights)
         figures = {}
         if checkpoint is not None:
@@ -415,7 +412,9 @@ def experiment_mnist(
     runs: Annotated[int | None, typer.Option(help="seeds per variant")] = None,
     iterations: Annotated[int | None, typer.Option(help="training iterations per run")] = None,
     evaluate_n: Annotated[int | None, typer.Option(help="generated images scored per run")] = None,
-    width: Annotated[int | None, typer.Option(help="channels of the first convolution")] = None,
+    width: Annotated[
+        int | None, typer.Option(help="channels of D's first convolution (G mirrors it)")
+    ] = None,
     refine: Annotated[
         bool | None,
         typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
@@ -452,7 +451,7 @@ def plot_run(
 ) -> None:
     """Training curves (losses, L1, beta_eff, sampling share) and the class histogram."""
     from qaaan import metrics, plots
-    from qaaan.train import generated_images
+    from qaaan.train import CHECKPOINT, generated_images, load_checkpoint
 
     target = out or checkpoint
     try:
@@ -460,7 +459,9 @@ def plot_run(
         written = [plots.training_curves(checkpoint, target / "curves.png")]
         images = generated_images(checkpoint, n, seed, "cpu")
         if images.shape[1:] == (1, 28, 28):
-            coverage = metrics.mode_coverage(images, metrics.load_classifier("mnist"))
+            dataset = load_checkpoint(checkpoint / CHECKPOINT)["config"].get("dataset")
+            classifier = metrics.load_classifier(metrics.classifier_for(dataset))
+            coverage = metrics.mode_coverage(images, classifier)
             title = f"{n} generated images, KL to uniform {coverage['kl_to_uniform']:.3f}"
             written.append(
                 plots.class_histogram(coverage["class_shares"], target / "classes.png", title)

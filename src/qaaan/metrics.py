@@ -28,7 +28,17 @@ SHIPPED = {
     "mnist": "classifier_mnist.safetensors",
     "fashion-mnist": "classifier_fashion_mnist.safetensors",
 }
-CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
+CLASSIFIER_DATASETS = tuple(SHIPPED)
+
+
+def classifier_for(dataset: str | None) -> str:
+    """The classifier that scores images of `dataset` (mnist-10k is MNIST; None: MNIST)."""
+    name = {"mnist-10k": "mnist", None: "mnist"}.get(dataset, dataset)
+    if name not in CLASSIFIER_DATASETS:
+        raise ConfigError(
+            f"classifiers score {' or '.join(CLASSIFIER_DATASETS)} runs, got dataset {name!r}"
+        )
+    return name
 
 
 class Classifier(nn.Module):

@@ -21,7 +21,14 @@ from matplotlib.figure import Figure
 
 from qaaan import data, metrics
 from qaaan.errors import ConfigError, check_positive_int
-from qaaan.train import CHECKPOINT, TrainConfig, Trainer, generated_images, load_checkpoint
+from qaaan.train import (
+    CHECKPOINT,
+    TrainConfig,
+    Trainer,
+    check_resumable,
+    generated_images,
+    load_checkpoint,
+)
 
 VARIANTS = {
     "uniform": {"prior": "uniform"},
@@ -62,8 +69,14 @@ def train_one(config: MnistConfig, variant: str, seed: int) -> Path:
         device=config.device, out=str(out), **VARIANTS[variant],
     )  # fmt: skip
     saved = (out / CHECKPOINT).exists()
-    if saved and load_checkpoint(out / CHECKPOINT)["iteration"] >= config.iterations:
-        return out
+    if saved:
+        state = load_checkpoint(out / CHECKPOINT)
+        try:
+            check_resumable(state["config"], settings)
+        except ConfigError as error:
+            raise ConfigError(f"{str(out)!r} holds a run with other settings ({error})") from None
+        if state["iteration"] >= config.iterations:
+            return out
     Trainer(settings, resume=saved).run()
     return out
 
@@ -112,6 +125,7 @@ def run(config: MnistConfig) -> dict:
 def markdown_table(summary: dict, config: MnistConfig) -> str:
     lines = [
         f"{config.runs} seeds x {config.iterations} iterations, batch {config.batch_size}, "
+        f"width {config.width}, {'refined' if config.refine else 'paper'} generator, "
         f"{config.evaluate_n} images scored per run (mean ± std over seeds)",
         "",
         "| prior | IS | FID | KL to uniform | smallest class |",
