@@ -147,6 +147,16 @@ def list_samplers() -> None:
     console.print(table)
 
 
+# the networks' options, shared by `train` and `experiment mnist`
+WidthOption = Annotated[
+    int | None, typer.Option(help="channels of D's first convolution (G mirrors it)")
+]
+RefineOption = Annotated[
+    bool | None,
+    typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
+]
+
+
 @app.command("train")
 def train(
     dataset: Annotated[
@@ -170,13 +180,8 @@ def train(
     iterations: Annotated[int | None, typer.Option(help="total iterations of the run")] = None,
     epochs: Annotated[int | None, typer.Option(help="total epochs (instead of iterations)")] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
-    width: Annotated[
-        int | None, typer.Option(help="channels of D's first convolution (G mirrors it)")
-    ] = None,
-    refine: Annotated[
-        bool | None,
-        typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
-    ] = None,
+    width: WidthOption = None,
+    refine: RefineOption = None,
     seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
     out: Annotated[str | None, typer.Option(help="run directory")] = None,
@@ -412,13 +417,8 @@ def experiment_mnist(
     runs: Annotated[int | None, typer.Option(help="seeds per variant")] = None,
     iterations: Annotated[int | None, typer.Option(help="training iterations per run")] = None,
     evaluate_n: Annotated[int | None, typer.Option(help="generated images scored per run")] = None,
-    width: Annotated[
-        int | None, typer.Option(help="channels of D's first convolution (G mirrors it)")
-    ] = None,
-    refine: Annotated[
-        bool | None,
-        typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
-    ] = None,
+    width: WidthOption = None,
+    refine: RefineOption = None,
     dataset: Annotated[str | None, typer.Option(help="mnist or mnist-10k (training data)")] = None,
     data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
