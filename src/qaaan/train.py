@@ -46,7 +46,7 @@ PRIORS = ("bm", "uniform", "normal")
 BM_READS = ("auto", "broadcast", "split")  # auto: broadcast for a QPU, split otherwise
 RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is seed + r * stride
 CHECKPOINT = "checkpoint.pt"
-# settings whose absence from an older checkpoint means other than today's default
+# a setting that an older checkpoint lacks had today's default then, except these
 PREDATING = {"refine": False}
 # what QPU samplers report, logged with the losses (totals are over the run)
 SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures", "fallback_calls")
@@ -164,17 +164,12 @@ RESUMABLE = (
 
 def check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
     """Refuses to resume a run with settings other than the length, device and logging."""
-    current, defaults = dataclasses.asdict(config), dataclasses.asdict(TrainConfig())
-    # a setting the run predates had today's default then, unless PREDATING (applied by
-    # load_checkpoint) says otherwise
-    changed = sorted(
-        k for k in current if k not in RESUMABLE and saved.get(k, defaults[k]) != current[k]
-    )
+    current = dataclasses.asdict(config)
+    changed = sorted(k for k in current if k not in RESUMABLE and saved.get(k) != current[k])
     if changed:
         name = changed[0]
         raise ConfigError(
-            f"--resume: {name} is {current[name]!r} but the run used "
-            f"{saved.get(name, defaults[name])!r} "
+            f"--resume: {name} is {current[name]!r} but the run used {saved.get(name)!r} "
             f"(only {', '.join(RESUMABLE)} may change)"
         )
 
@@ -287,8 +282,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(state, dict) or "config" not in state or "generator" not in state:
         raise ConfigError(f"checkpoint {str(path)!r} is not a qaaan training checkpoint")
-    if isinstance(state["config"], dict):
-        state["config"] = {**PREDATING, **state["config"]}
+    if isinstance(state["config"], dict):  # settings the run predates: what they were then
+        state["config"] = {**dataclasses.asdict(TrainConfig()), **PREDATING, **state["config"]}
     return state
 
 
