@@ -35,6 +35,17 @@ def test_inception_score_of_the_real_test_set_is_above_9_5(test_set, classifier)
     assert 9.5 < score <= 10.0
 
 
+def test_inception_score_is_repeatable_and_leaves_the_global_generator_alone(test_set, classifier):
+    images = test_set[0][:2000]
+    torch.manual_seed(1)
+    first = metrics.inception_score(images, classifier)
+    after_first = torch.rand(1)
+    torch.manual_seed(2)
+    assert metrics.inception_score(images, classifier) == first  # torchmetrics alone differs
+    torch.manual_seed(1)
+    assert torch.equal(torch.rand(1), after_first)
+
+
 def test_inception_score_of_one_class_is_near_1(test_set, classifier):
     images, labels = test_set
     score, _ = metrics.inception_score(images[labels == 1], classifier)

@@ -102,13 +102,19 @@ def _to_bytes(images: torch.Tensor) -> torch.Tensor:
 def inception_score(
     images: torch.Tensor, classifier: Classifier, splits: int = 10
 ) -> tuple[float, float]:
-    """Eq. 17 on the classifier's class probabilities: mean and std over `splits` splits."""
+    """Eq. 17 on the classifier's class probabilities: mean and std over `splits` splits.
+
+    torchmetrics shuffles the images into splits with torch's global generator; we fix that
+    shuffle, so the same images always give the same score, and leave the global state as it was.
+    """
     with warnings.catch_warnings():  # "will save all extracted features": 10 x 10k is small
         warnings.simplefilter("ignore", UserWarning)
         metric = InceptionScore(feature=_FromBytes(classifier, "logits"), splits=splits)
     for batch in images.split(1000):
         metric.update(_to_bytes(batch))
-    mean, std = metric.compute()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        mean, std = metric.compute()
     return mean.item(), std.item()
 
 
