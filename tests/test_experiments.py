@@ -124,6 +124,8 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     assert set(summary) == {"uniform", "gibbs"}
     for scores in summary.values():
         assert 1.0 <= scores["inception_score"]["mean"] <= 10.0 and scores["fid"]["mean"] > 0
+    gibbs_seed1 = results["runs"]["gibbs"][1]
+    assert f"gibbs seed 1: IS {gibbs_seed1['inception_score']:.2f}, " in result.output
     assert "| gibbs |" in (out / "results.md").read_text()
     assert "width 8, paper generator" in (out / "results.md").read_text()
     assert (out / "grids.png").stat().st_size > 5_000

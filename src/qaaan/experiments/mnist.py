@@ -4,9 +4,9 @@ Trains the `uniform` prior DCGAN baseline and the `bm` prior (a 100-node Chimera
 as the paper's sparse latent space) sampled by `gibbs` (the classical associative adversarial
 network), by `sqa` and by `mock-dwave` (the offline QPU path), each with several seeds and the
 same iterations, batch and networks; then scores 10,000 generated images of every run with
-`qaaan.metrics` (IS, FID against the test set, mode coverage) and writes the table (mean ± std
-over seeds) and the sample grids side by side. Runs already in the output folder are resumed or,
-when complete, only evaluated.
+`qaaan.metrics` (IS, FID against the test set, mode coverage), printing each run's scores as
+they come, and writes the table (mean ± std over seeds) and the sample grids side by side. Runs
+already in the output folder are resumed or, when complete, only evaluated.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
+from tqdm import tqdm
 
 from qaaan import data, metrics
 from qaaan.errors import ConfigError, check_positive_int
@@ -98,7 +99,12 @@ def run(config: MnistConfig) -> dict:
         for seed in range(config.runs):
             run_dir = train_one(config, variant, seed)
             images = generated_images(run_dir, config.evaluate_n, seed, config.device)
-            results[variant].append(metrics.evaluate(images, reference, classifier))
+            scores = metrics.evaluate(images, reference, classifier)
+            tqdm.write(
+                f"{variant} seed {seed}: IS {scores['inception_score']:.2f}, "
+                f"FID {scores['fid']:.1f}, smallest class {scores['smallest_share']:.1%}"
+            )
+            results[variant].append(scores)
             grids.setdefault(variant, images[:64])
     summary = {
         variant: {
