@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -108,8 +109,6 @@ def test_colour_experiment_without_the_lmdb(tmp_path):
 def test_mnist_experiment_scores_every_variant(tmp_path):
     import os
 
-    import pytest
-
     if "QAAAN_DATA" not in os.environ:
         pytest.skip("scores against the MNIST test set: set QAAAN_DATA")
     out = tmp_path / "mnist"
@@ -138,12 +137,31 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     assert result.exit_code == 2
     assert "holds a run with other settings" in result.output
     assert "refine is True but the run used False" in result.output
+    # --seeds trains the seeds named and no others (one machine per run, say)
+    seeded = [*arguments[:3], "gibbs", "--seeds", "7", *arguments[6:]]
+    result = CliRunner().invoke(app, seeded)
+    assert result.exit_code == 0, result.output
+    assert [
+        row["seed"] for row in json.loads((out / "results.json").read_text())["runs"]["gibbs"]
+    ] == [7]
+    assert sorted(p.name for p in (out / "gibbs").iterdir()) == ["seed0", "seed1", "seed7"]
+    assert (out / "results.md").read_text().startswith("seeds 7 x 2 iterations")
+
+
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [("1,x", "seed must be an integer >= 0, got 'x'"), ("2,0,2", "seeds must differ, got 2 twice"),
+     (",", "seeds must be a non-empty list of seeds, got []"), ("-1", "got -1")],
+)  # fmt: skip
+def test_mnist_experiment_refuses_bad_seeds_before_training(tmp_path, seeds, message):
+    out = tmp_path / "mnist"
+    result = CliRunner().invoke(app, ["experiment", "mnist", "--seeds", seeds, "--out", str(out)])
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 
 
 def test_plot_writes_curves_and_the_class_histogram(tmp_path):
     import os
-
-    import pytest
 
     from qaaan import plots, train
 

@@ -34,6 +34,19 @@ def fail(error: ConfigError) -> None:
     raise typer.Exit(code=2)
 
 
+def comma_list(text: str | None) -> list[str] | None:
+    """'a, b,c' -> ['a', 'b', 'c']; None (option not given) stays None."""
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _int_or_text(text: str) -> int | str:
+    """'3' -> 3; anything else is kept, for the config check to name it."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 @dataclasses.dataclass
 class SampleBMConfig:
     """`qaaan sample-bm`: sample a random Boltzmann machine and check the samples."""
@@ -353,13 +366,10 @@ def experiment_topology(
     """Paper Figs. 6 and 7: L1 against iterations per topology and sampler (PNG, CSV, JSON)."""
     from qaaan.experiments.topology import TopologyConfig, run
 
-    def names(text: str | None) -> list[str] | None:
-        return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
-
     try:
         cli_values = {
-            "dataset": dataset, "data_dir": data_dir, "samplers": names(samplers_list),
-            "topologies": names(topologies), "runs": runs, "iterations": iterations,
+            "dataset": dataset, "data_dir": data_dir, "samplers": comma_list(samplers_list),
+            "topologies": comma_list(topologies), "runs": runs, "iterations": iterations,
             "seed": seed, "out": out,
         }  # fmt: skip
         settings = build(TopologyConfig, config, cli_values)
@@ -414,7 +424,10 @@ def experiment_mnist(
     variants: Annotated[
         str | None, typer.Option(help="comma list: uniform,gibbs,sqa,mock-dwave")
     ] = None,
-    runs: Annotated[int | None, typer.Option(help="seeds per variant")] = None,
+    runs: Annotated[int | None, typer.Option(help="seeds per variant: 0 .. runs-1")] = None,
+    seeds: Annotated[
+        str | None, typer.Option(help="comma list of seeds, in place of --runs (e.g. 3,4)")
+    ] = None,
     iterations: Annotated[int | None, typer.Option(help="training iterations per run")] = None,
     evaluate_n: Annotated[int | None, typer.Option(help="generated images scored per run")] = None,
     width: WidthOption = None,
@@ -429,9 +442,11 @@ def experiment_mnist(
     from qaaan.experiments.mnist import MnistConfig, run
 
     try:
-        names = None if variants is None else [v.strip() for v in variants.split(",") if v.strip()]
+        seed_list = comma_list(seeds)
         cli_values = {
-            "variants": names, "runs": runs, "iterations": iterations, "evaluate_n": evaluate_n,
+            "variants": comma_list(variants), "runs": runs,
+            "seeds": None if seed_list is None else [_int_or_text(s) for s in seed_list],
+            "iterations": iterations, "evaluate_n": evaluate_n,
             "width": width, "refine": refine, "dataset": dataset, "data_dir": data_dir,
             "device": device, "out": out,
         }  # fmt: skip

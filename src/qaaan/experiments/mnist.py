@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from tqdm import tqdm
 
 from qaaan import data, metrics
-from qaaan.errors import ConfigError, check_positive_int
+from qaaan.errors import ConfigError, check_positive_int, check_seed
 from qaaan.train import (
     CHECKPOINT,
     TrainConfig,
@@ -52,6 +52,7 @@ class MnistConfig:
     data_dir: str | None = None
     variants: list = dataclasses.field(default_factory=lambda: list(VARIANTS))
     runs: int = 3
+    seeds: list | None = None  # the seeds to train, in place of 0 .. runs-1
     iterations: int = 3000
     batch_size: int = 64
     width: int = 32
@@ -90,13 +91,14 @@ def run(config: MnistConfig) -> dict:
         )
     for name in ("runs", "iterations", "evaluate_n"):
         check_positive_int(name, getattr(config, name))
+    seeds = seeds_of(config)
     classifier = metrics.load_classifier("mnist")
     test = data.load("mnist", config.data_dir, train=False)
     reference = test.batch(torch.arange(len(test)))
     results, grids = {}, {}
     for variant in config.variants:
         results[variant] = []
-        for seed in range(config.runs):
+        for seed in seeds:
             run_dir = train_one(config, variant, seed)
             images = generated_images(run_dir, config.evaluate_n, seed, config.device)
             scores = metrics.evaluate(images, reference, classifier)
@@ -104,7 +106,7 @@ def run(config: MnistConfig) -> dict:
                 f"{variant} seed {seed}: IS {scores['inception_score']:.2f}, "
                 f"FID {scores['fid']:.1f}, smallest class {scores['smallest_share']:.1%}"
             )
-            results[variant].append(scores)
+            results[variant].append({"seed": seed, **scores})
             grids.setdefault(variant, images[:64])
     summary = {
         variant: {
@@ -128,9 +130,24 @@ def run(config: MnistConfig) -> dict:
     return summary
 
 
+def seeds_of(config: MnistConfig) -> list[int]:
+    """`config.seeds` checked (distinct seeds, at least one), or 0 .. runs-1 when not given."""
+    if config.seeds is None:
+        return list(range(config.runs))
+    if not isinstance(config.seeds, list) or not config.seeds:
+        raise ConfigError(f"seeds must be a non-empty list of seeds, got {config.seeds!r}")
+    seeds = [check_seed(seed) for seed in config.seeds]
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+    if repeated:
+        raise ConfigError(f"seeds must differ, got {', '.join(map(str, repeated))} twice")
+    return seeds
+
+
 def markdown_table(summary: dict, config: MnistConfig) -> str:
+    seeds = seeds_of(config)
     lines = [
-        f"{config.runs} seeds x {config.iterations} iterations, batch {config.batch_size}, "
+        f"seeds {', '.join(map(str, seeds))} x {config.iterations} iterations, "
+        f"batch {config.batch_size}, "
         f"width {config.width}, {'refined' if config.refine else 'paper'} generator, "
         f"{config.evaluate_n} images scored per run (mean ± std over seeds)",
         "",
