@@ -87,10 +87,23 @@ def test_colour_experiment_on_a_tiny_lmdb(tmp_path):
     assert state["topology"] == "complete" and state["sampler"] == "gibbs"
 
 
+def test_image_folder_takes_every_image_at_any_depth(tmp_path):
+    from qaaan import data
+
+    (tmp_path / "images" / "a" / "b").mkdir(parents=True)
+    places = ["", "", "a", "a/b"]  # flat pictures, and ImageFolder's class subfolders
+    for index, (image, place) in enumerate(zip(_tiny_images(4, 2), places, strict=True)):
+        image.save(tmp_path / "images" / place / f"{index}.png")
+    (tmp_path / "images" / "notes.txt").write_text("not an image")
+    images = data.load("folder", str(tmp_path / "images"))
+    assert len(images) == 4
+    assert images.batch(torch.arange(4)).shape == (4, 3, 64, 64)
+
+
 def test_colour_experiment_on_a_tiny_image_folder(tmp_path):
-    (tmp_path / "images" / "any").mkdir(parents=True)
+    (tmp_path / "images").mkdir()
     for index, image in enumerate(_tiny_images(8, 1)):
-        image.save(tmp_path / "images" / "any" / f"{index}.jpg")
+        image.save(tmp_path / "images" / f"{index}.jpg")  # a flat folder of pictures
     result = CliRunner().invoke(
         app,
         ["experiment", "colour", "--dataset", "folder", "--data-dir", str(tmp_path / "images"),

@@ -7,7 +7,7 @@ Datasets:
   absent (online only); offline and absent, a one-line error names the files and the place.
 - ``mnist-10k``: the first 10,000 MNIST training images, shipped inside the package, so that
   the README's command runs on a fresh offline machine.
-- ``folder``: an image folder (any layout torchvision's ImageFolder reads), as 64x64 colour.
+- ``folder``: every image in a folder and its subfolders, as 64x64 colour.
 - ``lsun``: LSUN bedrooms as distributed (an lmdb directory), as 64x64 colour; needs ``lmdb``.
 
 `Batches` draws batches in a seeded order, one permutation per epoch; its position (epoch,
@@ -121,10 +121,21 @@ def load(name: str, data_dir: str | Path | None = None, train: bool = True) -> D
         if not root.is_dir():
             raise ConfigError(f"image folder {str(root)!r} does not exist")
         try:
-            return _Images(torchvision.datasets.ImageFolder(str(root), transform=colour))
-        except (FileNotFoundError, RuntimeError) as error:
-            raise ConfigError(f"no images in {str(root)!r}: {error}") from None
+            return _Images(_EveryImage(str(root), transform=colour))
+        except FileNotFoundError:
+            extensions = ", ".join(torchvision.datasets.folder.IMG_EXTENSIONS)
+            raise ConfigError(
+                f"no images in {str(root)!r} or its subfolders (looked for {extensions})"
+            ) from None
     return LmdbImages(root / "bedroom_train_lmdb", colour)
+
+
+class _EveryImage(torchvision.datasets.ImageFolder):
+    """Every image under the root, at any depth, as one class (labels are not used): a flat
+    folder of pictures works as well as ImageFolder's one subfolder per class."""
+
+    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        return [""], {"": 0}
 
 
 class LmdbImages(Dataset):
