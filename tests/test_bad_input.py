@@ -283,7 +283,7 @@ def _image_folder(root: Path, count: int, corrupt: bool) -> Path:
 @pytest.mark.parametrize(
     ("count", "corrupt", "message"),
     [
-        (0, False, "no images in"),
+        (0, False, "or its subfolders (looked for .jpg, .jpeg, .png"),
         (3, False, "has 3 images, fewer than one batch of 4"),
         (3, True, "cannot be read"),
         (7, False, None),

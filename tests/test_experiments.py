@@ -95,6 +95,10 @@ def test_image_folder_takes_every_image_at_any_depth(tmp_path):
     for index, (image, place) in enumerate(zip(_tiny_images(4, 2), places, strict=True)):
         image.save(tmp_path / "images" / place / f"{index}.png")
     (tmp_path / "images" / "notes.txt").write_text("not an image")
+    (tmp_path / "images" / "._0.png").write_bytes(b"macOS metadata, not an image")
+    (tmp_path / "images" / ".cache").mkdir()
+    _tiny_images(1, 3)[0].save(tmp_path / "images" / ".cache" / "thumbnail.png")
+    (tmp_path / "images" / "a" / "b" / "loop").symlink_to(tmp_path / "images")
     images = data.load("folder", str(tmp_path / "images"))
     assert len(images) == 4
     assert images.batch(torch.arange(4)).shape == (4, 3, 64, 64)
@@ -154,21 +158,35 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     seeded = [*arguments[:3], "gibbs", "--seeds", "7", *arguments[6:]]
     result = CliRunner().invoke(app, seeded)
     assert result.exit_code == 0, result.output
-    assert [
-        row["seed"] for row in json.loads((out / "results.json").read_text())["runs"]["gibbs"]
-    ] == [7]
+    gibbs_runs = json.loads((out / "results.json").read_text())["runs"]["gibbs"]
+    assert [row["seed"] for row in gibbs_runs] == [7]
     assert sorted(p.name for p in (out / "gibbs").iterdir()) == ["seed0", "seed1", "seed7"]
-    assert (out / "results.md").read_text().startswith("seeds 7 x 2 iterations")
+    assert (out / "results.md").read_text().startswith("seeds 7; 2 iterations")
 
 
 @pytest.mark.parametrize(
-    ("seeds", "message"),
-    [("1,x", "seed must be an integer >= 0, got 'x'"), ("2,0,2", "seeds must differ, got 2 twice"),
-     (",", "seeds must be a non-empty list of seeds, got []"), ("-1", "got -1")],
+    ("arguments", "config_text", "message"),
+    [
+        (["--seeds", "1,x"], None, "seed must be an integer >= 0, got 'x'"),
+        (["--seeds", "-1"], None, "seed must be an integer >= 0, got -1"),
+        (["--seeds", "2,0,2,2"], None, "seeds must differ; repeated: 2"),
+        (["--seeds", ","], None,
+         "seeds must be a non-empty list of distinct integers >= 0, e.g. [3, 4], got []"),
+        (["--runs", "2", "--seeds", "3"], None, "give --runs or --seeds, not both"),
+        (["--runs", "0"], None, "runs must be a positive integer, got 0"),
+        ([], "seeds: [1, null]", "seed must be an integer >= 0, got None"),
+        ([], "seeds: 3", "integers >= 0, e.g. [3, 4], got 3"),
+        ([], "runs: 3", "unknown config key(s) runs"),
+    ],
 )  # fmt: skip
-def test_mnist_experiment_refuses_bad_seeds_before_training(tmp_path, seeds, message):
+def test_mnist_experiment_refuses_bad_seeds_before_training(
+    tmp_path, arguments, config_text, message
+):
     out = tmp_path / "mnist"
-    result = CliRunner().invoke(app, ["experiment", "mnist", "--seeds", seeds, "--out", str(out)])
+    if config_text is not None:
+        (tmp_path / "config.yaml").write_text(config_text)
+        arguments = [*arguments, "--config", str(tmp_path / "config.yaml")]
+    result = CliRunner().invoke(app, ["experiment", "mnist", *arguments, "--out", str(out)])
     assert result.exit_code == 2 and message in result.output
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 

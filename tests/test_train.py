@@ -306,3 +306,10 @@ def test_epochs_and_a_colour_image_folder(tmp_path):
     assert state["iteration"] == 6 and state["data_position"] == [1, 3]
     images = np.asarray(Image.open(tmp_path / "run" / "samples" / "iteration_000006.png"))
     assert images.shape[2] == 3 and images.shape[0] > 64  # an 8-image grid of 64x64 colour
+
+
+def test_batches_take_the_largest_seed_a_config_allows():
+    images = data.bundled_mnist_10k()
+    largest = [data.Batches(images, 16, seed=2**63 - 1).next() for _ in range(2)]
+    assert largest[0].shape == (16, 1, 28, 28) and torch.equal(largest[0], largest[1])
+    assert not torch.equal(largest[0], data.Batches(images, 16, seed=0).next())

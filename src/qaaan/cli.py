@@ -39,7 +39,7 @@ def comma_list(text: str | None) -> list[str] | None:
     return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _int_or_text(text: str) -> int | str:
+def int_or_text(text: str) -> int | str:
     """'3' -> 3; anything else is kept, for the config check to name it."""
     try:
         return int(text)
@@ -424,10 +424,8 @@ def experiment_mnist(
     variants: Annotated[
         str | None, typer.Option(help="comma list: uniform,gibbs,sqa,mock-dwave")
     ] = None,
-    runs: Annotated[int | None, typer.Option(help="seeds per variant: 0 .. runs-1")] = None,
-    seeds: Annotated[
-        str | None, typer.Option(help="comma list of seeds, in place of --runs (e.g. 3,4)")
-    ] = None,
+    runs: Annotated[int | None, typer.Option(help="seeds 0 .. runs-1 (default: 3 runs)")] = None,
+    seeds: Annotated[str | None, typer.Option(help="comma list of seeds instead, e.g. 3,4")] = None,
     iterations: Annotated[int | None, typer.Option(help="training iterations per run")] = None,
     evaluate_n: Annotated[int | None, typer.Option(help="generated images scored per run")] = None,
     width: WidthOption = None,
@@ -442,10 +440,13 @@ def experiment_mnist(
     from qaaan.experiments.mnist import MnistConfig, run
 
     try:
-        seed_list = comma_list(seeds)
+        if runs is not None and seeds is not None:
+            raise ConfigError("give --runs or --seeds, not both")
+        seed_list = None if seeds is None else [int_or_text(s) for s in comma_list(seeds)]
+        if runs is not None:
+            seed_list = list(range(check_positive_int("runs", runs)))
         cli_values = {
-            "variants": comma_list(variants), "runs": runs,
-            "seeds": None if seed_list is None else [_int_or_text(s) for s in seed_list],
+            "variants": comma_list(variants), "seeds": seed_list,
             "iterations": iterations, "evaluate_n": evaluate_n,
             "width": width, "refine": refine, "dataset": dataset, "data_dir": data_dir,
             "device": device, "out": out,

@@ -137,6 +137,30 @@ class _EveryImage(torchvision.datasets.ImageFolder):
     def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
         return [""], {"": 0}
 
+    @staticmethod
+    def make_dataset(directory: str, *args, **kwargs) -> list[tuple[str, int]]:
+        files = image_files(Path(directory))
+        if not files:
+            raise FileNotFoundError(directory)
+        return [(path, 0) for path in files]
+
+
+def image_files(root: Path) -> list[str]:
+    """Image files under `root`, sorted. Hidden names (such as macOS's ``._photo.jpg``) are
+    skipped; linked folders are followed, each real folder once (a link loop ends)."""
+    extensions = torchvision.datasets.folder.IMG_EXTENSIONS
+    seen, files = set(), []
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders.clear()
+            continue
+        seen.add(real)
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        images = [name for name in sorted(names) if name.lower().endswith(extensions)]
+        files += [os.path.join(folder, name) for name in images if not name.startswith(".")]
+    return files
+
 
 class LmdbImages(Dataset):
     """Encoded images stored as the values of an lmdb database, as LSUN is distributed.
@@ -224,7 +248,7 @@ class Batches:
         """This epoch's permutation (kept until the epoch changes)."""
         cached = getattr(self, "_cached", None)
         if cached is None or cached[0] != self.epoch:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            generator = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % 2**64)
             self._cached = (self.epoch, torch.randperm(len(self.dataset), generator=generator))
         return self._cached[1]
 

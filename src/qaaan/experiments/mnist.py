@@ -15,13 +15,14 @@ import dataclasses
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
 import torch
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
 from qaaan import data, metrics
-from qaaan.errors import ConfigError, check_positive_int, check_seed
+from qaaan.errors import ConfigError, check_nonnegative_int, check_positive_int, check_seed
 from qaaan.train import (
     CHECKPOINT,
     TrainConfig,
@@ -51,8 +52,7 @@ class MnistConfig:
     dataset: str = "mnist"
     data_dir: str | None = None
     variants: list = dataclasses.field(default_factory=lambda: list(VARIANTS))
-    runs: int = 3
-    seeds: list | None = None  # the seeds to train, in place of 0 .. runs-1
+    seeds: list = dataclasses.field(default_factory=lambda: [0, 1, 2])
     iterations: int = 3000
     batch_size: int = 64
     width: int = 32
@@ -89,16 +89,16 @@ def run(config: MnistConfig) -> dict:
         raise ConfigError(
             f"unknown variant(s) {', '.join(unknown)}; allowed: {', '.join(VARIANTS)}"
         )
-    for name in ("runs", "iterations", "evaluate_n"):
+    for name in ("iterations", "evaluate_n"):
         check_positive_int(name, getattr(config, name))
-    seeds = seeds_of(config)
+    check_seeds(config.seeds)
     classifier = metrics.load_classifier("mnist")
     test = data.load("mnist", config.data_dir, train=False)
     reference = test.batch(torch.arange(len(test)))
     results, grids = {}, {}
     for variant in config.variants:
         results[variant] = []
-        for seed in seeds:
+        for seed in config.seeds:
             run_dir = train_one(config, variant, seed)
             images = generated_images(run_dir, config.evaluate_n, seed, config.device)
             scores = metrics.evaluate(images, reference, classifier)
@@ -130,23 +130,22 @@ def run(config: MnistConfig) -> dict:
     return summary
 
 
-def seeds_of(config: MnistConfig) -> list[int]:
-    """`config.seeds` checked (distinct seeds, at least one), or 0 .. runs-1 when not given."""
-    if config.seeds is None:
-        return list(range(config.runs))
-    if not isinstance(config.seeds, list) or not config.seeds:
-        raise ConfigError(f"seeds must be a non-empty list of seeds, got {config.seeds!r}")
-    seeds = [check_seed(seed) for seed in config.seeds]
+def check_seeds(seeds: Any) -> None:
+    """A non-empty list of distinct seeds: a seed given twice would count one run twice."""
+    if not isinstance(seeds, list) or not seeds:
+        raise ConfigError(
+            f"seeds must be a non-empty list of distinct integers >= 0, e.g. [3, 4], got {seeds!r}"
+        )
+    for seed in seeds:
+        check_seed(check_nonnegative_int("seed", seed))
     repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
     if repeated:
-        raise ConfigError(f"seeds must differ, got {', '.join(map(str, repeated))} twice")
-    return seeds
+        raise ConfigError(f"seeds must differ; repeated: {', '.join(map(str, repeated))}")
 
 
 def markdown_table(summary: dict, config: MnistConfig) -> str:
-    seeds = seeds_of(config)
     lines = [
-        f"seeds {', '.join(map(str, seeds))} x {config.iterations} iterations, "
+        f"seeds {', '.join(map(str, config.seeds))}; {config.iterations} iterations, "
         f"batch {config.batch_size}, "
         f"width {config.width}, {'refined' if config.refine else 'paper'} generator, "
         f"{config.evaluate_n} images scored per run (mean ± std over seeds)",
