@@ -313,3 +313,12 @@ def test_batches_take_the_largest_seed_a_config_allows():
     largest = [data.Batches(images, 16, seed=2**63 - 1).next() for _ in range(2)]
     assert largest[0].shape == (16, 1, 28, 28) and torch.equal(largest[0], largest[1])
     assert not torch.equal(largest[0], data.Batches(images, 16, seed=0).next())
+
+
+def test_each_rank_samples_with_its_own_seed_even_at_the_largest_seed(tmp_path):
+    settings = tiny(tmp_path, seed=2**63 - 1)
+    draws = []
+    for rank in (0, 1):
+        prior = train.Prior(settings, torch.device("cpu"), torch.Generator(), rank=rank)
+        draws.append(prior.sampler.sample(prior.bm, 64))
+    assert draws[0].shape == (64, settings.latent) and not torch.equal(draws[0], draws[1])

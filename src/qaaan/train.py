@@ -44,7 +44,7 @@ from qaaan.temperature import effective_beta
 
 PRIORS = ("bm", "uniform", "normal")
 BM_READS = ("auto", "broadcast", "split")  # auto: broadcast for a QPU, split otherwise
-RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is seed + r * stride
+RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is (seed + r * stride) mod 2**63
 CHECKPOINT = "checkpoint.pt"
 # a setting that an older checkpoint lacks had today's default then, except these
 PREDATING = {"refine": False}
@@ -195,7 +195,7 @@ class Prior:
             self.bm = BoltzmannMachine(graph, seed=config.seed, device=device)
             seed = config.sampler_options.get("seed", config.seed)
             if rank and isinstance(seed, int):
-                seed += rank * RANK_SEED_STRIDE
+                seed = (seed + rank * RANK_SEED_STRIDE) % 2**63  # within what samplers take
             self.sampler = self.make_sampler(seed)
 
     def make_sampler(self, seed: int) -> samplers.Sampler:
