@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
@@ -31,7 +32,8 @@ def _free_port() -> int:
 
 
 def _train_rank(rank: int, port: int, settings: dict, resume: bool) -> None:
-    """One rank of a 2-process run in float64; it leaves its machine in bm-rank<r>.pt."""
+    """One rank of a 2-process run in float64; it leaves its machine in bm-rank<r>.pt and the
+    name of the sampler it built in sampler-rank<r>.txt."""
     os.environ.update(
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
         LOCAL_RANK=str(rank),
@@ -41,6 +43,8 @@ def _train_rank(rank: int, port: int, settings: dict, resume: bool) -> None:
     trainer = Trainer(TrainConfig(**settings), resume=resume)
     trainer.run()
     torch.save(trainer.prior.bm.state_dict(), f"{settings['out']}/bm-rank{rank}.pt")
+    sampler_name = type(trainer.prior.sampler).__name__
+    Path(settings["out"], f"sampler-rank{rank}.txt").write_text(sampler_name)
 
 
 def _train_in_float64(settings: dict) -> None:
@@ -68,6 +72,8 @@ def test_two_processes_with_a_resume_match_one_process_with_the_doubled_batch(tm
     one_state = load_checkpoint(tmp_path / "one" / CHECKPOINT)
     assert two_state["iteration"] == one_state["iteration"] == 3
     assert two_state["world_size"] == 2
+    built = [(tmp_path / "two" / f"sampler-rank{r}.txt").read_text() for r in (0, 1)]
+    assert built == ["GibbsSampler", "NoneType"]  # broadcast: rank 1 draws nothing
     assert two_state["data_position"] == one_state["data_position"]
     ranks = [torch.load(tmp_path / "two" / f"bm-rank{r}.pt", weights_only=True) for r in (0, 1)]
     assert all(
@@ -107,6 +113,8 @@ def test_split_reads_keep_the_ranks_machines_identical_and_resume_exactly(tmp_pa
     straight_state = load_checkpoint(straight / CHECKPOINT)
     resumed_state = load_checkpoint(resumed / CHECKPOINT)
     assert len(straight_state["sampler_ranks"]) == 2
+    built = [(straight / f"sampler-rank{r}.txt").read_text() for r in (0, 1)]
+    assert built == ["GibbsSampler", "GibbsSampler"]
     chains = [s["chains"]["spins"] for s in straight_state["sampler_ranks"]]
     assert chains[0].shape == (1, 16, 16) and not torch.equal(chains[0], chains[1])
     one, other = _tensors(straight_state), _tensors(resumed_state)

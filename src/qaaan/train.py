@@ -184,9 +184,16 @@ class Prior:
     """The generator's latent distribution: a Boltzmann machine with a sampler, or noise."""
 
     def __init__(
-        self, config: TrainConfig, device: torch.device, rng: torch.Generator, rank: int = 0
+        self,
+        config: TrainConfig,
+        device: torch.device,
+        rng: torch.Generator,
+        rank: int = 0,
+        draws: bool = True,
     ):
-        """`rank`: under torchrun, each rank's sampler gets its own seed (for split reads)."""
+        """`rank`: under torchrun, each rank's sampler gets its own seed (for split reads).
+        `draws`: whether this process draws the training samples; if not, it builds no sampler
+        (no QPU connection or embedding), only the machine."""
         self.config, self.device, self.rng = config, device, rng
         self.bm: BoltzmannMachine | None = None
         self.sampler: samplers.Sampler | None = None
@@ -196,7 +203,7 @@ class Prior:
             seed = config.sampler_options.get("seed", config.seed)
             if rank and isinstance(seed, int):
                 seed = (seed + rank * RANK_SEED_STRIDE) % 2**63  # within what samplers take
-            self.sampler = self.make_sampler(seed)
+            self.sampler = self.make_sampler(seed) if draws else None
 
     def make_sampler(self, seed: int) -> samplers.Sampler:
         """The configured sampler with its options, seeded with `seed` where it takes a seed."""
@@ -245,6 +252,7 @@ class Prior:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.bm is not None:
             self.bm.load_state_dict(state["bm"])
+        if self.sampler is not None:
             self.sampler.load_state_dict(state["sampler"])
 
 
@@ -306,6 +314,25 @@ def _smoothed(target: float, count: int, noise: float, rng: torch.Generator) -> 
     return (target - jitter) if target == 1.0 else (target + jitter)
 
 
+def reads_split(config: TrainConfig, world_size: int) -> bool:
+    """Whether the processes share the machine's reads (split) or rank 0 draws them all and
+    broadcasts them (broadcast: the other ranks build no sampler, so a QPU is connected once).
+
+    auto: broadcast for the QPU path (one call per iteration), split for samplers that run here.
+    """
+    if world_size == 1 or config.prior != "bm":
+        return False
+    mode = config.bm_reads
+    if mode == "auto":
+        mode = "broadcast" if samplers.is_qpu_path(config.sampler) else "split"
+    if mode == "split" and config.bm_samples % world_size:
+        raise ConfigError(
+            f"bm_reads='split' needs bm_samples ({config.bm_samples}) divisible by the "
+            f"{world_size} processes"
+        )
+    return mode == "split"
+
+
 class Trainer:
     """One run: nets, optimisers, prior, data order, and the loop of Fig. 3."""
 
@@ -331,8 +358,9 @@ class Trainer:
         adam = {"lr": config.lr, "betas": (config.beta1, 0.999)}
         self.opt_g = torch.optim.Adam(self.generator.parameters(), **adam)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
-        self.prior = Prior(config, self.device, self.rng, self.world.rank)
-        self.split_reads = self.world.size > 1 and self.prior.bm is not None and self._reads_split()
+        self.split_reads = reads_split(config, self.world.size)
+        draws = self.world.is_main or self.split_reads  # with broadcast reads rank 0 alone draws
+        self.prior = Prior(config, self.device, self.rng, self.world.rank, draws)
         self.iteration = 0
         if resume:
             self._resume()
@@ -434,26 +462,12 @@ class Trainer:
                     f"{self.iteration}; lower --bm-lr (the last checkpoint is kept)"
                 )
             stats.update(l1=update["l1"], bm_max_change=update["max_change"])
-            info = self.prior.sampler.info
-            stats.update({key: info[key] for key in SAMPLER_FIGURES if key in info})
-            if self.world.is_main and (self.iteration + 1) % config.beta_eff_every == 0:
-                stats["beta_eff"] = effective_beta(self.prior.bm, model_spins, 20).beta
+            if self.world.is_main:  # rank 0 logs its sampler's figures
+                info = self.prior.sampler.info
+                stats.update({key: info[key] for key in SAMPLER_FIGURES if key in info})
+                if (self.iteration + 1) % config.beta_eff_every == 0:
+                    stats["beta_eff"] = effective_beta(self.prior.bm, model_spins, 20).beta
         return stats
-
-    def _reads_split(self) -> bool:
-        """Whether the ranks share the drawing (split) or rank 0 draws all (broadcast).
-
-        auto: broadcast for a QPU (one call per iteration), split for samplers that run here.
-        """
-        mode = self.config.bm_reads
-        if mode == "auto":
-            mode = "broadcast" if isinstance(self.prior.sampler, samplers.QPUSampler) else "split"
-        if mode == "split" and self.config.bm_samples % self.world.size:
-            raise ConfigError(
-                f"bm_reads='split' needs bm_samples ({self.config.bm_samples}) divisible by the "
-                f"{self.world.size} processes"
-            )
-        return mode == "split"
 
     def _model_spins(self) -> torch.Tensor:
         """The machine's samples: drawn by rank 0 and broadcast, or a share by every rank."""
@@ -538,7 +552,7 @@ def generated_images(run: Path, count: int, seed: int, device: str = "auto") -> 
         config.check()
     torch_device = resolve_device(device)
     generator, _ = build_nets(config, torch_device)
-    prior = Prior(config, torch_device, torch.Generator())
+    prior = Prior(config, torch_device, torch.Generator(), draws=False)  # previews draw afresh
     with checkpoint_fits(path):
         generator.load_state_dict(state["generator"])
         if prior.bm is not None:

@@ -40,6 +40,12 @@ def option_names(name: str) -> list[str]:
     return _REGISTRY[name].option_names()
 
 
+def is_qpu_path(name: str) -> bool:
+    """Whether the sampler registered as `name` goes through the QPU path (a QPU, or a mock)."""
+    option_names(name)  # an unknown name is refused
+    return issubclass(_REGISTRY[name], QPUSampler)
+
+
 def make(name: str, **options: Any) -> Sampler:
     """The sampler registered as `name`, built with its keyword `options`."""
     allowed = option_names(name)
