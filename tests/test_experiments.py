@@ -131,11 +131,13 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     out = tmp_path / "mnist"
     arguments = ["experiment", "mnist", "--variants", "uniform,gibbs", "--runs", "2",
                  "--iterations", "2", "--evaluate-n", "200", "--dataset", "mnist-10k",
-                 "--width", "8", "--no-refine", "--device", "cpu", "--out", str(out)]  # fmt: skip
+                 "--width", "8", "--no-refine", "--ema", "0.9", "--device", "cpu",
+                 "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text())
     assert results["config"]["width"] == 8 and results["config"]["refine"] is False
+    assert results["config"]["ema"] == 0.9
     summary = results["summary"]
     assert set(summary) == {"uniform", "gibbs"}
     for scores in summary.values():
@@ -143,7 +145,7 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     gibbs_seed1 = results["runs"]["gibbs"][1]
     assert f"gibbs seed 1: IS {gibbs_seed1['inception_score']:.2f}, " in result.output
     assert "| gibbs |" in (out / "results.md").read_text()
-    assert "width 8, paper generator" in (out / "results.md").read_text()
+    assert "width 8, paper generator, weight average 0.9," in (out / "results.md").read_text()
     assert (out / "grids.png").stat().st_size > 5_000
     # a second call finds the finished runs and only evaluates them
     before = (out / "gibbs" / "seed0" / "checkpoint.pt").stat().st_mtime

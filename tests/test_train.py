@@ -9,7 +9,7 @@ import scipy.stats
 import torch
 from typer.testing import CliRunner
 
-from qaaan import ConfigError, data, train
+from qaaan import ConfigError, averaging, data, train
 from qaaan.cli import app
 from qaaan.nets import FEATURES, Discriminator, Generator
 from qaaan.reparam import exponential_cdf, reparameterize
@@ -108,20 +108,79 @@ def _weights(trainer):
     return tensors if machine is None else [*tensors, machine.h, machine.J]
 
 
-@pytest.mark.parametrize("prior", ["bm", "uniform"])
-def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior):
-    straight = train.Trainer(tiny(tmp_path / "a", prior=prior, iterations=6, checkpoint_every=3))
+@pytest.mark.parametrize(("prior", "ema"), [("bm", 0.0), ("uniform", 0.0), ("bm", 0.9)])
+def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior, ema):
+    def trainer(folder, iterations, resume=False):
+        settings = tiny(tmp_path / folder, prior=prior, ema=ema, iterations=iterations)
+        return train.Trainer(dataclasses.replace(settings, checkpoint_every=3), resume=resume)
+
+    straight = trainer("a", 6)
     straight.run()
-    first = train.Trainer(tiny(tmp_path / "b", prior=prior, iterations=3, checkpoint_every=3))
-    first.run()
-    resumed = train.Trainer(
-        tiny(tmp_path / "b", prior=prior, iterations=6, checkpoint_every=3), resume=True
-    )
+    trainer("b", 3).run()
+    resumed = trainer("b", 6, resume=True)
     assert resumed.iteration == 3
     resumed.run()
     assert all(
         torch.equal(a, b) for a, b in zip(_weights(straight), _weights(resumed), strict=True)
     )
+    if ema:  # the weight average too, parameters and standing statistics
+        averages = [straight.average.state_dict(), resumed.average.state_dict()]
+        assert all(torch.equal(averages[0][k], averages[1][k]) for k in averages[0])
+
+
+def test_the_weight_average_follows_its_recursion_and_is_what_a_run_generates(tmp_path):
+    """average <- d * average + (1 - d) * generator after each generator step; generated images
+    come from the average with batch-norm statistics recomputed for its weights."""
+    trainer = train.Trainer(tiny(tmp_path, ema=0.75, iterations=1))
+    start = [p.clone() for p in trainer.average.parameters()]
+    trainer.step()
+    for averaged, before, now in zip(
+        trainer.average.parameters(), start, trainer.generator.parameters(), strict=True
+    ):
+        torch.testing.assert_close(averaged, 0.75 * before + 0.25 * now)
+    assert any(
+        not torch.equal(a, b) for a, b in zip(trainer.average.parameters(), start, strict=True)
+    )
+    trainer.iteration = 1
+    trainer.checkpoint()
+    state = train.load_checkpoint(tmp_path / "run" / train.CHECKPOINT)
+    generator, _ = train.build_nets(trainer.config, torch.device("cpu"))
+    generator.load_state_dict(state["generator_average"])
+    latent = trainer.prior.preview_latent(6, seed=5)
+    with torch.no_grad():
+        expected = generator.eval()(latent)
+    images = train.generated_images(tmp_path / "run", 6, seed=5, device="cpu")
+    torch.testing.assert_close(images, expected)
+    generator.load_state_dict(state["generator"])
+    with torch.no_grad():
+        assert not torch.allclose(images, generator(latent), atol=1e-3)
+
+
+def test_standing_statistics_are_the_batch_norms_statistics_over_all_the_latents():
+    torch.manual_seed(0)
+    generator = Generator("grey28", 100, 8)
+    latent = torch.rand(averaging.STANDING_CHUNK * 4, 100) * 2 - 1
+    first_norm = generator.project[1]
+    with torch.no_grad():
+        before_norm = generator.project[0](latent)
+    averaging.standing_statistics(generator, latent)
+    assert not generator.training and first_norm.momentum == 0.1
+    torch.testing.assert_close(first_norm.running_mean, before_norm.mean(dim=0))
+    chunks = before_norm.split(averaging.STANDING_CHUNK)
+    variance = torch.stack([chunk.var(dim=0) for chunk in chunks]).mean(dim=0)
+    torch.testing.assert_close(first_norm.running_var, variance)
+
+
+def test_a_checkpoint_from_before_the_weight_average_generates_from_the_generator(tmp_path):
+    train.Trainer(tiny(tmp_path, iterations=1)).run()
+    path = tmp_path / "run" / train.CHECKPOINT
+    state = torch.load(path, weights_only=True)
+    del state["config"]["ema"], state["generator_average"]  # as written before the setting
+    torch.save(state, path)
+    assert train.load_checkpoint(path)["config"]["ema"] == 0.0
+    assert train.generated_images(tmp_path / "run", 4, seed=0, device="cpu").shape == (4, 1, 28, 28)
+    with pytest.raises(ConfigError, match=r"--resume: ema is 0\.999 but the run used 0\.0"):
+        train.Trainer(tiny(tmp_path, iterations=2, ema=0.999), resume=True)
 
 
 def test_a_killed_checkpoint_write_leaves_the_last_one_intact(tmp_path, monkeypatch):
@@ -188,6 +247,8 @@ def test_cli_train_then_sample(tmp_path):
         (["--bm-reads", "sideways"], "unknown bm_reads 'sideways'; allowed: auto, broadcast"),
         (["--width", "0"], "width must be a positive integer, got 0"),
         (["--width", "1"], "width must be at least 2 with refine (it halves), got 1"),
+        (["--ema", "1"], "ema must be a number in [0, 1), e.g. 0.999 (0: off), got 1.0"),
+        (["--ema", "-0.5"], "ema must be a number in [0, 1), e.g. 0.999 (0: off), got -0.5"),
     ],
 )  # fmt: skip
 def test_bad_training_input_exits_2(tmp_path, arguments, message):

@@ -168,6 +168,10 @@ RefineOption = Annotated[
     bool | None,
     typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
 ]
+EmaOption = Annotated[
+    float | None,
+    typer.Option(help="decay of the generator's weight average, e.g. 0.999 (0: off, the paper's)"),
+]
 
 
 @app.command("train")
@@ -195,6 +199,7 @@ def train(
     batch_size: Annotated[int | None, typer.Option()] = None,
     width: WidthOption = None,
     refine: RefineOption = None,
+    ema: EmaOption = None,
     seed: Annotated[int | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
     out: Annotated[str | None, typer.Option(help="run directory")] = None,
@@ -219,7 +224,8 @@ def train(
             "sampler_options": options, "bm_lr": bm_lr, "bm_samples": bm_samples,
             "bm_reads": bm_reads,
             "iterations": iterations, "epochs": epochs, "batch_size": batch_size,
-            "width": width, "refine": refine, "seed": seed, "device": device, "out": out,
+            "width": width, "refine": refine, "ema": ema, "seed": seed, "device": device,
+            "out": out,
         }  # fmt: skip
         if resume:
             changes = read_file(config) if config is not None else {}
@@ -430,6 +436,7 @@ def experiment_mnist(
     evaluate_n: Annotated[int | None, typer.Option(help="generated images scored per run")] = None,
     width: WidthOption = None,
     refine: RefineOption = None,
+    ema: EmaOption = None,
     dataset: Annotated[str | None, typer.Option(help="mnist or mnist-10k (training data)")] = None,
     data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
@@ -448,8 +455,8 @@ def experiment_mnist(
         cli_values = {
             "variants": comma_list(variants), "seeds": seed_list,
             "iterations": iterations, "evaluate_n": evaluate_n,
-            "width": width, "refine": refine, "dataset": dataset, "data_dir": data_dir,
-            "device": device, "out": out,
+            "width": width, "refine": refine, "ema": ema, "dataset": dataset,
+            "data_dir": data_dir, "device": device, "out": out,
         }  # fmt: skip
         settings = build(MnistConfig, config, cli_values)
         run(settings)

@@ -34,7 +34,7 @@ from torch.nn import functional as F
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from qaaan import data, distributed, samplers, topology
+from qaaan import averaging, data, distributed, samplers, topology
 from qaaan.bm import BoltzmannMachine
 from qaaan.config import resolve_device
 from qaaan.errors import ConfigError, check_positive_int, check_seed, first_line
@@ -47,7 +47,7 @@ BM_READS = ("auto", "broadcast", "split")  # auto: broadcast for a QPU, split ot
 RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is (seed + r * stride) mod 2**63
 CHECKPOINT = "checkpoint.pt"
 # a setting that an older checkpoint lacks had today's default then, except these
-PREDATING = {"refine": False}
+PREDATING = {"refine": False, "ema": 0.0}
 # what QPU samplers report, logged with the losses (totals are over the run)
 SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures", "fallback_calls")
 
@@ -76,6 +76,7 @@ class TrainConfig:
     label_noise: float = 0.1
     width: int = 64
     refine: bool = True  # the generator's 3x3 refinement layers (False: the paper's networks)
+    ema: float = 0.0  # decay of the generator's weight average, e.g. 0.999 (0: none, the paper's)
     seed: int = 0
     device: str = "auto"
     out: str = "runs/qaaan"
@@ -119,6 +120,12 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and 0 < value < math.inf):
                 raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+        if isinstance(self.ema, bool) or not (
+            isinstance(self.ema, int | float) and 0 <= self.ema < 1
+        ):
+            raise ConfigError(
+                f"ema must be a number in [0, 1), e.g. 0.999 (0: off), got {self.ema!r}"
+            )
         if not 0 <= self.beta1 < 1:
             raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1!r}")
         if not 0 <= self.label_noise < 0.5:
@@ -353,6 +360,8 @@ class Trainer:
         self.batches = data.Batches(self.dataset, self.global_batch, config.seed)
         self.total = config.epochs * self.batches.per_epoch if config.epochs else config.iterations
         generator, discriminator = build_nets(config, self.device)
+        # the generator's weight average: a plain copy on every rank, never distributed
+        self.average = averaging.averaged_copy(generator) if config.ema else None
         self.generator = distributed.parallel(generator, self.world, self.device)
         self.discriminator = distributed.parallel(discriminator, self.world, self.device)
         adam = {"lr": config.lr, "betas": (config.beta1, 0.999)}
@@ -384,6 +393,8 @@ class Trainer:
             )
         distributed.plain(self.generator).load_state_dict(state["generator"])
         distributed.plain(self.discriminator).load_state_dict(state["discriminator"])
+        if self.average is not None:
+            self.average.load_state_dict(state["generator_average"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.prior.load_state_dict(state["prior"])
@@ -408,6 +419,7 @@ class Trainer:
             "world_size": self.world.size,
             "generator": distributed.plain(self.generator).state_dict(),
             "discriminator": distributed.plain(self.discriminator).state_dict(),
+            "generator_average": {} if self.average is None else self.ready_average().state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "prior": self.prior.state_dict(),
@@ -446,6 +458,8 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
+        if self.average is not None:
+            averaging.update(self.average, distributed.plain(self.generator), config.ema)
         stats.update(
             loss_d=distributed.average(loss_d, self.world),
             loss_g=distributed.average(loss_g.item(), self.world),
@@ -479,9 +493,17 @@ class Trainer:
         spins = torch.empty(count, self.config.latent, dtype=torch.float32, device=self.device)
         return distributed.broadcast(spins, world)
 
+    def ready_average(self) -> nn.Module:
+        """The weight average with batch-norm statistics for its weights, from latents of the
+        prior as it is now (drawn afresh, so the training's random state is left alone)."""
+        latent = self.prior.preview_latent(averaging.STANDING_LATENTS, self.config.seed)
+        return averaging.standing_statistics(self.average, latent)
+
     def save_grid(self, name: str) -> Path:
+        """A grid of 64 samples: from the weight average if there is one."""
         latent = self.prior.preview_latent(64, self.config.seed)
-        generator = distributed.plain(self.generator)
+        average = self.average is not None
+        generator = self.ready_average() if average else distributed.plain(self.generator)
         generator.eval()
         with torch.no_grad():
             images = generator(latent)
@@ -554,7 +576,7 @@ def generated_images(run: Path, count: int, seed: int, device: str = "auto") -> 
     generator, _ = build_nets(config, torch_device)
     prior = Prior(config, torch_device, torch.Generator(), draws=False)  # previews draw afresh
     with checkpoint_fits(path):
-        generator.load_state_dict(state["generator"])
+        generator.load_state_dict(state["generator_average" if config.ema else "generator"])
         if prior.bm is not None:
             prior.bm.load_state_dict(state["prior"]["bm"])
     generator.eval()

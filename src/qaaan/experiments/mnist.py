@@ -57,6 +57,7 @@ class MnistConfig:
     batch_size: int = 64
     width: int = 32
     refine: bool = True
+    ema: float = 0.0  # the generator's weight average (qaaan.averaging), e.g. 0.999
     evaluate_n: int = 10_000
     device: str = "auto"
     out: str = "runs/mnist"
@@ -67,7 +68,8 @@ def train_one(config: MnistConfig, variant: str, seed: int) -> Path:
     out = Path(config.out) / variant / f"seed{seed}"
     settings = TrainConfig(
         dataset=config.dataset, data_dir=config.data_dir, iterations=config.iterations,
-        batch_size=config.batch_size, width=config.width, refine=config.refine, seed=seed,
+        batch_size=config.batch_size, width=config.width, refine=config.refine, ema=config.ema,
+        seed=seed,
         device=config.device, out=str(out), **VARIANTS[variant],
     )  # fmt: skip
     saved = (out / CHECKPOINT).exists()
@@ -148,6 +150,7 @@ def markdown_table(summary: dict, config: MnistConfig) -> str:
         f"seeds {', '.join(map(str, config.seeds))}; {config.iterations} iterations, "
         f"batch {config.batch_size}, "
         f"width {config.width}, {'refined' if config.refine else 'paper'} generator, "
+        f"{f'weight average {config.ema}' if config.ema else 'no weight average'}, "
         f"{config.evaluate_n} images scored per run (mean ± std over seeds)",
         "",
         "| prior | IS | FID | KL to uniform | smallest class |",
