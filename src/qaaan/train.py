@@ -8,7 +8,10 @@ Each iteration:
 3. discriminator step on the real and fake batches, labels smoothed with noise,
 4. generator step with the non-saturating loss,
 5. feature spins = sign of the discriminator's feature layer on the real batch,
-6. gray-box Boltzmann machine update (Eq. 11-12) from the feature spins and the model samples.
+6. gray-box Boltzmann machine update (Eq. 11-12) from the feature spins and the model samples;
+
+and with ``ema`` (beyond the paper) the generator's weight average follows step 4
+(`qaaan.averaging`), and grids and generated images come from it.
 
 Checkpoints are written atomically (temporary file, then rename) and hold everything resuming
 needs, so that K iterations, a stop, and ``--resume`` for K more give the same weights as 2K
