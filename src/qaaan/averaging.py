@@ -18,6 +18,7 @@ import copy
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import update_bn
 
 STANDING_LATENTS = 2000  # latent vectors the batch-norm statistics are averaged over (1 s)
 STANDING_CHUNK = 500
@@ -35,18 +36,9 @@ def update(average: nn.Module, generator: nn.Module, decay: float) -> None:
         averaged.lerp_(current, 1 - decay)
 
 
-@torch.no_grad()
 def standing_statistics(generator: nn.Module, latent: torch.Tensor) -> nn.Module:
     """Sets every batch norm's running mean and variance to their average over chunks of
-    `latent` passed through `generator` as it is now; returns it in eval mode."""
-    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [norm.momentum for norm in norms]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative average over the chunks
-    generator.train()
-    for chunk in latent.split(STANDING_CHUNK):
-        generator(chunk)
-    for norm, momentum in zip(norms, momenta, strict=True):
-        norm.momentum = momentum
+    `latent` passed through `generator` as it is now (torch's `update_bn`); returns it in eval
+    mode."""
+    update_bn(latent.split(STANDING_CHUNK), generator)
     return generator.eval()

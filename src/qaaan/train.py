@@ -363,8 +363,9 @@ class Trainer:
         self.batches = data.Batches(self.dataset, self.global_batch, config.seed)
         self.total = config.epochs * self.batches.per_epoch if config.epochs else config.iterations
         generator, discriminator = build_nets(config, self.device)
-        # the generator's weight average: a plain copy on every rank, never distributed
-        self.average = averaging.averaged_copy(generator) if config.ema else None
+        # the generator's weight average: a plain copy, kept by rank 0 (which alone uses it)
+        keeps_average = config.ema and self.world.is_main
+        self.average = averaging.averaged_copy(generator) if keeps_average else None
         self.generator = distributed.parallel(generator, self.world, self.device)
         self.discriminator = distributed.parallel(discriminator, self.world, self.device)
         adam = {"lr": config.lr, "betas": (config.beta1, 0.999)}

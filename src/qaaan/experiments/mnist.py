@@ -69,8 +69,7 @@ def train_one(config: MnistConfig, variant: str, seed: int) -> Path:
     settings = TrainConfig(
         dataset=config.dataset, data_dir=config.data_dir, iterations=config.iterations,
         batch_size=config.batch_size, width=config.width, refine=config.refine, ema=config.ema,
-        seed=seed,
-        device=config.device, out=str(out), **VARIANTS[variant],
+        seed=seed, device=config.device, out=str(out), **VARIANTS[variant],
     )  # fmt: skip
     saved = (out / CHECKPOINT).exists()
     if saved:
