@@ -1,5 +1,6 @@
 """The paper's experiments, on small settings: outputs exist and say something checkable."""
 
+import dataclasses
 import json
 
 import pytest
@@ -191,6 +192,88 @@ def test_mnist_experiment_refuses_bad_seeds_before_training(
     result = CliRunner().invoke(app, ["experiment", "mnist", *arguments, "--out", str(out)])
     assert result.exit_code == 2 and message in result.output
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def _results_file(folder, seeds, variants=("uniform", "gibbs"), **settings):
+    """A results.json as `experiment mnist` writes it, with scores that depend on the seed."""
+    from qaaan.experiments.mnist import MnistConfig
+
+    config = MnistConfig(variants=list(variants), seeds=list(seeds), out=str(folder))
+    runs = {
+        variant: [
+            {"seed": seed, "inception_score": 8.0 + seed + (variant == "gibbs"),
+             "fid": 10.0 * (seed + 1), "kl_to_uniform": 0.01, "smallest_share": 0.08}
+            for seed in seeds
+        ]
+        for variant in variants
+    }  # fmt: skip
+    folder.mkdir(parents=True)
+    path = folder / "results.json"
+    path.write_text(json.dumps({"config": {**dataclasses.asdict(config), **settings},
+                                "summary": {}, "runs": runs}))  # fmt: skip
+    return path
+
+
+def test_merge_joins_seeds_and_priors_run_apart(tmp_path):
+    seed0 = _results_file(tmp_path / "a", [0])
+    seeds12 = _results_file(tmp_path / "b", [2, 1], device="cuda")  # device may differ
+    before = seeds12.read_text()
+    out = tmp_path / "table"
+    result = CliRunner().invoke(app, ["experiment", "merge", str(seeds12), str(seed0),
+                                      "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    joined = json.loads((out / "results.json").read_text())
+    assert joined["config"]["seeds"] == [0, 1, 2] and joined["config"]["out"] == str(out)
+    assert [row["seed"] for row in joined["runs"]["gibbs"]] == [0, 1, 2]
+    # IS of uniform over seeds 0, 1, 2 is 8, 9, 10; gibbs is one more
+    assert joined["summary"]["uniform"]["inception_score"] == {"mean": 9.0, "std": 1.0}
+    assert joined["summary"]["gibbs"]["inception_score"]["mean"] == 10.0
+    assert joined["summary"]["gibbs"]["fid"] == {"mean": 20.0, "std": 10.0}
+    assert (out / "results.md").read_text().startswith("seeds 0, 1, 2; 3000 iterations")
+    assert "| gibbs | 10.000 ± 1.000 |" in result.output
+    assert seeds12.read_text() == before
+    # priors trained on different machines join too, in the table's usual order
+    gibbs = _results_file(tmp_path / "c", [0, 1], variants=["gibbs"])
+    uniform = _results_file(tmp_path / "d", [0, 1], variants=["uniform"])
+    assert CliRunner().invoke(app, ["experiment", "merge", str(gibbs), str(uniform),
+                                    "--out", str(tmp_path / "priors")]).exit_code == 0  # fmt: skip
+    priors = json.loads((tmp_path / "priors" / "results.json").read_text())
+    assert list(priors["runs"]) == ["uniform", "gibbs"] == priors["config"]["variants"]
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        ({"seeds": [0]}, "uniform seed 0 is in two inputs"),
+        ({"seeds": [1], "iterations": 15000},
+         "has other settings: iterations 15000 where "),
+        ({"seeds": [1], "variants": ["gibbs"]},
+         "every prior needs the same seeds to compare, got uniform: 0; gibbs: 0, 1"),
+        ({"seeds": [1], "variants": ["dcgan"]},
+         "is not a results.json of `qaaan experiment mnist` (runs of dcgan)"),
+        (None, "is not a results.json of `qaaan experiment mnist`"),
+        ("out", "holds one of the inputs; choose another folder"),
+    ],
+)  # fmt: skip
+def test_merge_refuses_parts_of_different_tables(tmp_path, second, message):
+    first = _results_file(tmp_path / "a", [0])
+    out = tmp_path / "table"
+    if second is None:
+        (tmp_path / "b").mkdir()
+        (tmp_path / "b" / "results.json").write_text("{}")
+        other = tmp_path / "b" / "results.json"
+    elif second == "out":
+        other, out = _results_file(tmp_path / "b", [1]), tmp_path / "b"
+    else:
+        settings = {k: v for k, v in second.items() if k not in ("seeds", "variants")}
+        variants = second.get("variants", ("uniform", "gibbs"))
+        other = _results_file(tmp_path / "b", second["seeds"], variants, **settings)
+    before = other.read_text()
+    result = CliRunner().invoke(app, ["experiment", "merge", str(first), str(other),
+                                      "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "table").exists() and other.read_text() == before
 
 
 def test_plot_writes_curves_and_the_class_histogram(tmp_path):

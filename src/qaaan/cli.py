@@ -465,6 +465,23 @@ def experiment_mnist(
     console.print((Path(settings.out) / "results.md").read_text())
 
 
+@experiment_app.command("merge")
+def experiment_merge(
+    results: Annotated[
+        list[Path], typer.Argument(help="results.json files of `qaaan experiment mnist`")
+    ],
+    out: Annotated[Path, typer.Option(help="folder for the joined results.json and results.md")],
+) -> None:
+    """Joins `experiment mnist` results run on other seeds or machines into one table."""
+    from qaaan.experiments.mnist import merge
+
+    try:
+        merge(results, out)
+    except ConfigError as error:
+        fail(error)
+    console.print((out / "results.md").read_text())
+
+
 @app.command("plot")
 def plot_run(
     checkpoint: Annotated[Path, typer.Option(help="a run directory written by `qaaan train`")],

@@ -109,6 +109,13 @@ def run(config: MnistConfig) -> dict:
             )
             results[variant].append({"seed": seed, **scores})
             grids.setdefault(variant, images[:64])
+    return write_results(config, results, grids)
+
+
+def write_results(
+    config: MnistConfig, results: dict[str, list[dict]], grids: dict[str, torch.Tensor]
+) -> dict:
+    """Writes results.json, results.md (mean ± std over seeds) and, given images, grids.png."""
     summary = {
         variant: {
             score: {
@@ -127,8 +134,73 @@ def run(config: MnistConfig) -> dict:
         )
     )
     (out / "results.md").write_text(markdown_table(summary, config))
-    side_by_side(grids, out / "grids.png")
+    if grids:
+        side_by_side(grids, out / "grids.png")
     return summary
+
+
+# settings that may differ between the parts of one table: where and on what they ran
+PER_MACHINE = ("variants", "seeds", "out", "device", "data_dir")
+
+
+def merge(paths: list[Path], out: Path) -> dict:
+    """Joins results.json files of the same settings on other seeds or variants into one table.
+
+    For seeds (or priors) run on several machines or in several sessions: every part must have
+    the same budget and networks, no (variant, seed) may appear twice, and every variant must
+    end with the same seeds, as a table compares priors on equal seeds. Writes results.json and
+    results.md to `out` (not grids: the parts keep only scores).
+    """
+    if not paths:
+        raise ConfigError("merge needs at least one results.json")
+    parts = [read_results(path) for path in paths]
+    if any((out / "results.json").resolve() == path.resolve() for path in paths):
+        raise ConfigError(f"--out {str(out)!r} holds one of the inputs; choose another folder")
+    first = parts[0]["config"]
+    runs: dict[str, dict[int, dict]] = {}
+    for path, part in zip(paths, parts, strict=True):
+        differing = [
+            f"{key} {part['config'][key]!r} where {paths[0]} has {value!r}"
+            for key, value in first.items()
+            if key not in PER_MACHINE and part["config"][key] != value
+        ]
+        if differing:
+            raise ConfigError(f"{path} has other settings: {'; '.join(differing)}")
+        for variant, rows in part["runs"].items():
+            for row in rows:
+                if row["seed"] in runs.setdefault(variant, {}):
+                    raise ConfigError(f"{variant} seed {row['seed']} is in two inputs")
+                runs[variant][row["seed"]] = row
+    seeds = {variant: sorted(by_seed) for variant, by_seed in runs.items()}
+    if len({tuple(s) for s in seeds.values()}) > 1:
+        listed = "; ".join(f"{v}: {', '.join(map(str, s))}" for v, s in seeds.items())
+        raise ConfigError(f"every prior needs the same seeds to compare, got {listed}")
+    variants = sorted(runs, key=list(VARIANTS).index)
+    config = MnistConfig(
+        **{**first, "variants": variants, "seeds": seeds[variants[0]], "out": str(out)}
+    )
+    results = {variant: [runs[variant][seed] for seed in config.seeds] for variant in variants}
+    return write_results(config, results, grids={})
+
+
+def read_results(path: Path) -> dict:
+    """One results.json written by `qaaan experiment mnist`."""
+    try:
+        part = json.loads(path.read_text())
+        missing = {f.name for f in dataclasses.fields(MnistConfig)} - set(part["config"])
+        if missing:
+            raise ValueError(f"its config lacks {', '.join(sorted(missing))}")
+        MnistConfig(**part["config"])
+        rows = [row for variant in part["runs"] for row in part["runs"][variant]]
+        if not rows or not set(part["runs"]) <= set(VARIANTS):
+            raise ValueError(f"runs of {', '.join(part['runs']) or 'no prior'}")
+        if not all({"seed", *SCORES} <= row.keys() for row in rows):
+            raise ValueError("a run without its seed or scores")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(
+            f"{str(path)!r} is not a results.json of `qaaan experiment mnist` ({error})"
+        ) from None
+    return part
 
 
 def check_seeds(seeds: Any) -> None:
