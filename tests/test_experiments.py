@@ -276,6 +276,26 @@ def test_merge_refuses_parts_of_different_tables(tmp_path, second, message):
     assert not (tmp_path / "table").exists() and other.read_text() == before
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seed": "1"}, "(a run's seed is '1')"),
+        ({"fid": "7.3"}, "(seed 1's fid is '7.3')"),
+        ({"fid": None}, "(seed 1's fid is None)"),
+    ],
+)
+def test_merge_refuses_runs_without_an_integer_seed_and_numeric_scores(tmp_path, change, message):
+    good = _results_file(tmp_path / "a", [0])
+    bad = _results_file(tmp_path / "b", [1])
+    results = json.loads(bad.read_text())
+    results["runs"]["gibbs"][0].update(change)
+    bad.write_text(json.dumps(results))
+    result = CliRunner().invoke(app, ["experiment", "merge", str(good), str(bad),
+                                      "--out", str(tmp_path / "table")])  # fmt: skip
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "table").exists()
+
+
 def test_plot_writes_curves_and_the_class_histogram(tmp_path):
     import os
 

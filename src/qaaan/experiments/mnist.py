@@ -194,8 +194,12 @@ def read_results(path: Path) -> dict:
         rows = [row for variant in part["runs"] for row in part["runs"][variant]]
         if not rows or not set(part["runs"]) <= set(VARIANTS):
             raise ValueError(f"runs of {', '.join(part['runs']) or 'no prior'}")
-        if not all({"seed", *SCORES} <= row.keys() for row in rows):
-            raise ValueError("a run without its seed or scores")
+        for row in rows:
+            if not isinstance(row["seed"], int) or isinstance(row["seed"], bool):
+                raise ValueError(f"a run's seed is {row['seed']!r}")
+            for score in SCORES:
+                if not isinstance(row[score], int | float):
+                    raise ValueError(f"seed {row['seed']}'s {score} is {row[score]!r}")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ConfigError(
             f"{str(path)!r} is not a results.json of `qaaan experiment mnist` ({error})"
