@@ -8,6 +8,7 @@ import torch
 from typer.testing import CliRunner
 
 from qaaan.cli import app
+from qaaan.experiments import mnist as experiment_mnist
 from qaaan.experiments import topology as experiment
 
 
@@ -165,6 +166,19 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     assert [row["seed"] for row in gibbs_runs] == [7]
     assert sorted(p.name for p in (out / "gibbs").iterdir()) == ["seed0", "seed1", "seed7"]
     assert (out / "results.md").read_text().startswith("seeds 7; 2 iterations")
+
+
+def test_mnist_experiment_has_a_persistent_sqa_variant_outside_the_default_table(tmp_path):
+    from qaaan.experiments.mnist import MnistConfig
+    from qaaan.train import CHECKPOINT, load_checkpoint
+
+    assert MnistConfig().variants == ["uniform", "gibbs", "sqa", "mock-dwave"]
+    config = MnistConfig(variants=["sqa-persistent"], iterations=1, width=8,
+                         dataset="mnist-10k", device="cpu", out=str(tmp_path))  # fmt: skip
+    run_dir = experiment_mnist.train_one(config, "sqa-persistent", seed=0)
+    settings = load_checkpoint(run_dir / CHECKPOINT)["config"]
+    assert settings["sampler"] == "sqa"
+    assert settings["sampler_options"] == {"initial_state": "persistent"}
 
 
 @pytest.mark.parametrize(

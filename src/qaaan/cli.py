@@ -428,7 +428,8 @@ def experiment_colour(
 @experiment_app.command("mnist")
 def experiment_mnist(
     variants: Annotated[
-        str | None, typer.Option(help="comma list: uniform,gibbs,sqa,mock-dwave")
+        str | None,
+        typer.Option(help="comma list: uniform,gibbs,sqa,mock-dwave (also sqa-persistent)"),
     ] = None,
     runs: Annotated[int | None, typer.Option(help="seeds 0 .. runs-1 (default: 3 runs)")] = None,
     seeds: Annotated[str | None, typer.Option(help="comma list of seeds instead, e.g. 3,4")] = None,
