@@ -330,3 +330,34 @@ def test_plot_writes_curves_and_the_class_histogram(tmp_path):
         assert (tmp_path / "run" / name).stat().st_size > 10_000
     result = CliRunner().invoke(app, ["plot", "--checkpoint", str(tmp_path)])
     assert result.exit_code == 2 and "no TensorBoard logs" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["experiment", "topology", "--dataset", "mnist-10k", "--samplers", "gibbs",
+         "--topologies", "complete", "--runs", "1", "--iterations", "1", "--out", "{blocked}"],
+        ["experiment", "merge", "{results}", "--out", "{blocked}"],
+        ["evaluate", "--real", "--json", "{blocked}/figures.json"],
+        ["classifier", "train", "--epochs", "1", "--out", "{blocked}/weights.safetensors"],
+        ["plot", "--checkpoint", "{results_folder}", "--out", "{blocked}"],
+        ["train", "--dataset", "mnist-10k", "--iterations", "1", "--out", "{blocked}/run"],
+    ],
+)  # fmt: skip
+def test_an_output_path_through_a_file_is_refused_in_one_line_before_the_work(tmp_path, command):
+    blocked = tmp_path / "notes.txt"
+    blocked.write_text("kept")
+    results = _results_file(tmp_path / "a", [0])
+    fill = {"blocked": str(blocked), "results": str(results), "results_folder": str(results.parent)}
+    result = CliRunner().invoke(app, [part.format(**fill) for part in command])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()  # no progress bar: refused before the work
+    assert line.startswith(f"error: cannot use '{blocked}")
+    assert line.endswith(("File exists", "Not a directory"))
+    assert blocked.read_text() == "kept"
+
+
+def test_evaluate_refuses_a_folder_as_its_json_file(tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", "--real", "--json", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {str(tmp_path)!r} is a folder; give a file name"

@@ -1,14 +1,16 @@
 """The `qaaan` command.
 
 Every command builds one configuration dataclass (defaults, then ``--config FILE``, then the
-options given) and turns a `ConfigError` into a one-line message and exit code 2.
+options given) and turns bad input into a one-line message and exit code 2 (`one_line_errors`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,17 +23,33 @@ from rich.table import Table
 from qaaan import samplers, topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
 from qaaan.config import build, parse_option, read_file, resolve_device
-from qaaan.errors import ConfigError, check_positive_int, check_seed
+from qaaan.errors import ConfigError, check_positive_int, check_seed, first_line
 from qaaan.samplers.exact import MAX_NODES, exact_moments
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 
 
-def fail(error: ConfigError) -> None:
-    """Prints the error as one line on stderr and exits with code 2."""
-    Console(stderr=True).print(f"error: {error}", markup=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+@contextlib.contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Bad input (`ConfigError`) or an unusable path (`OSError`, e.g. --out naming a file):
+    one line on stderr and exit code 2, instead of a traceback."""
+    try:
+        yield
+    except (ConfigError, OSError) as error:
+        message = str(error)
+        if isinstance(error, OSError) and error.filename is not None:
+            message = f"cannot use {str(error.filename)!r}: {error.strerror or first_line(error)}"
+        Console(stderr=True).print(f"error: {message}", markup=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+
+
+def file_to_write(path: Path) -> Path:
+    """Fails before the work, not after it, when `path` cannot be written as a file."""
+    if path.is_dir():
+        raise ConfigError(f"{str(path)!r} is a folder; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def comma_list(text: str | None) -> list[str] | None:
@@ -126,7 +144,7 @@ def sample_bm(
     ] = None,
 ) -> None:
     """Sample a random Boltzmann machine; for N <= 20, compare with exact enumeration."""
-    try:
+    with one_line_errors():
         options = dict(parse_option(text) for text in sampler_option) if sampler_option else None
         settings = build(
             SampleBMConfig,
@@ -143,8 +161,6 @@ def sample_bm(
             },
         )
         result = run_sample_bm(settings)
-    except ConfigError as error:
-        fail(error)
     table = Table("quantity", "value", title="qaaan sample-bm")
     for key, value in result.items():
         table.add_row(key, str(value))
@@ -214,7 +230,7 @@ def train(
     """
     from qaaan.train import PRESETS, TrainConfig, Trainer, resume_config
 
-    try:
+    with one_line_errors():
         if preset is not None and preset not in PRESETS:
             raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
         options = dict(parse_option(text) for text in sampler_option) if sampler_option else None
@@ -234,10 +250,6 @@ def train(
         else:
             settings = build(TrainConfig, config, cli_values, PRESETS.get(preset))
         result = Trainer(settings, resume=resume).run()
-    except ConfigError as error:
-        fail(error)
-    except OSError as error:
-        fail(ConfigError(f"cannot write the run: {error.strerror or error} ({error.filename})"))
     if os.environ.get("RANK", "0") != "0":
         return  # under torchrun, rank 0 reports
     table = Table("quantity", "value", title=f"qaaan train -> {settings.out}")
@@ -259,12 +271,8 @@ def sample(
     """Write N generated images of a trained run."""
     from qaaan.train import generate
 
-    try:
+    with one_line_errors():
         path = generate(checkpoint, n, seed, out, device)
-    except ConfigError as error:
-        fail(error)
-    except OSError as error:
-        fail(ConfigError(f"cannot write {str(out)!r}: {error.strerror or error}"))
     console.print(f"wrote {n} images to {path}")
 
 
@@ -285,11 +293,9 @@ def classifier_train(
     """Train the small CNN whose features and probabilities IS and FID use."""
     from qaaan.metrics import train_classifier
 
-    try:
+    with one_line_errors():
         check_positive_int("epochs", epochs)
-        result = train_classifier(dataset, data_dir, epochs, seed, out)
-    except ConfigError as error:
-        fail(error)
+        result = train_classifier(dataset, data_dir, epochs, seed, file_to_write(out))
     console.print(f"test accuracy {result['test_accuracy']:.4f}; weights written to {out}")
 
 
@@ -316,9 +322,11 @@ def evaluate_run(
     from qaaan import data, metrics
     from qaaan.train import CHECKPOINT, generated_images, load_checkpoint
 
-    try:
+    with one_line_errors():
         if checkpoint is None and not real:
             raise ConfigError("give --checkpoint DIR, --real, or both")
+        if json_out is not None:
+            file_to_write(json_out)
         if dataset is None and checkpoint is not None:
             dataset = str(load_checkpoint(checkpoint / CHECKPOINT)["config"].get("dataset"))
         dataset = metrics.classifier_for(dataset)
@@ -333,8 +341,8 @@ def evaluate_run(
             figures["generated"] = metrics.evaluate(images, reference, classifier)
         if real:
             figures["real"] = metrics.real_reference(dataset, data_dir, classifier)
-    except ConfigError as error:
-        fail(error)
+        if json_out is not None:
+            json_out.write_text(json.dumps(figures, indent=2))
     table = Table("", "IS", "FID", "KL to uniform", "smallest class", title="qaaan evaluate")
     for name, row in figures.items():
         table.add_row(
@@ -345,8 +353,6 @@ def evaluate_run(
             f"{row['smallest_share']:.3%}",
         )
     console.print(table)
-    if json_out is not None:
-        json_out.write_text(json.dumps(figures, indent=2))
 
 
 experiment_app = typer.Typer(no_args_is_help=True, help="Reproductions of the paper's figures.")
@@ -372,7 +378,7 @@ def experiment_topology(
     """Paper Figs. 6 and 7: L1 against iterations per topology and sampler (PNG, CSV, JSON)."""
     from qaaan.experiments.topology import TopologyConfig, run
 
-    try:
+    with one_line_errors():
         cli_values = {
             "dataset": dataset, "data_dir": data_dir, "samplers": comma_list(samplers_list),
             "topologies": comma_list(topologies), "runs": runs, "iterations": iterations,
@@ -380,8 +386,6 @@ def experiment_topology(
         }  # fmt: skip
         settings = build(TopologyConfig, config, cli_values)
         summary = run(settings)
-    except ConfigError as error:
-        fail(error)
     table = Table("sampler", "topology", "L1 first", "L1 final (mean ± std)", title="topology")
     for sampler_name, by_graph in summary.items():
         for graph_name, row in by_graph.items():
@@ -407,7 +411,7 @@ def experiment_colour(
     """Paper Fig. 9: 64x64 colour images with a complete latent graph sampled by gibbs."""
     from qaaan.train import PRESETS, TrainConfig, Trainer, resume_config
 
-    try:
+    with one_line_errors():
         if dataset not in ("lsun", "folder"):
             raise ConfigError(f"the colour experiment takes lsun or folder, got {dataset!r}")
         cli_values = {
@@ -420,8 +424,6 @@ def experiment_colour(
         else:
             settings = build(TrainConfig, None, cli_values, PRESETS["colour"])
         result = Trainer(settings, resume=resume).run()
-    except ConfigError as error:
-        fail(error)
     console.print(f"{result['iterations']} iterations; grids in {out}/samples")
 
 
@@ -447,7 +449,7 @@ def experiment_mnist(
     """Paper section 7: IS, FID and mode coverage of every prior, same budget and seeds."""
     from qaaan.experiments.mnist import MnistConfig, run
 
-    try:
+    with one_line_errors():
         if runs is not None and seeds is not None:
             raise ConfigError("give --runs or --seeds, not both")
         seed_list = None if seeds is None else [int_or_text(s) for s in comma_list(seeds)]
@@ -461,8 +463,6 @@ def experiment_mnist(
         }  # fmt: skip
         settings = build(MnistConfig, config, cli_values)
         run(settings)
-    except ConfigError as error:
-        fail(error)
     console.print((Path(settings.out) / "results.md").read_text())
 
 
@@ -476,10 +476,8 @@ def experiment_merge(
     """Joins `experiment mnist` results run on other seeds or machines into one table."""
     from qaaan.experiments.mnist import merge
 
-    try:
+    with one_line_errors():
         merge(results, out)
-    except ConfigError as error:
-        fail(error)
     console.print((out / "results.md").read_text())
 
 
@@ -495,8 +493,9 @@ def plot_run(
     from qaaan.train import CHECKPOINT, generated_images, load_checkpoint
 
     target = out or checkpoint
-    try:
-        target.mkdir(parents=True, exist_ok=True)
+    with one_line_errors():
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
         written = [plots.training_curves(checkpoint, target / "curves.png")]
         images = generated_images(checkpoint, n, seed, "cpu")
         if images.shape[1:] == (1, 28, 28):
@@ -507,6 +506,4 @@ def plot_run(
             written.append(
                 plots.class_histogram(coverage["class_shares"], target / "classes.png", title)
             )
-    except ConfigError as error:
-        fail(error)
     console.print("wrote " + ", ".join(str(p) for p in written))

@@ -88,6 +88,7 @@ def run(config: TopologyConfig) -> dict:
     graphs = {name: topology.make(name, 36) for name in config.topologies}
     intensities = intensities_6x6(config.dataset, config.data_dir)
     exact = exact_data_correlations(intensities)
+    Path(config.out).mkdir(parents=True, exist_ok=True)  # an unusable --out fails before the work
     iterations = {
         name: config.iterations or SAMPLER_SETTINGS[name]["iterations"] for name in config.samplers
     }
@@ -122,7 +123,6 @@ def run(config: TopologyConfig) -> dict:
 
 def write_outputs(config: TopologyConfig, curves: dict) -> dict:
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     summary = {}
     with open(out / "topology.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
