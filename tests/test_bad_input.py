@@ -21,6 +21,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from safetensors.torch import save_file
 from typer.testing import CliRunner
 
 from qaaan import train
@@ -301,3 +302,23 @@ def test_empty_tiny_and_corrupt_image_folders(tmp_path, count, corrupt, message)
         assert result.exit_code == 0
     else:
         assert result.exit_code == 2 and message in result.output
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: path.write_bytes(b"\x00" * 5), "header too small"),
+        (lambda path: path.mkdir(), ""),
+        (lambda path: None, "No such file"),
+        (lambda path: save_file({"weight": torch.zeros(2)}, str(path)), "state_dict"),
+    ],
+    ids=["corrupt", "folder", "missing", "other-weights"],
+)
+def test_classifier_weights_that_cannot_be_read_fail_in_one_line(tmp_path, make, reason):
+    weights = tmp_path / "weights.safetensors"
+    make(weights)
+    result = runner.invoke(app, ["evaluate", "--real", "--classifier", str(weights)])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"error: classifier weights {str(weights)!r} cannot be read (")
+    assert reason in line

@@ -22,7 +22,7 @@ Config = TypeVar("Config")
 def read_file(path: Path) -> dict[str, Any]:
     """The mapping in a .toml, .yaml or .yml file."""
     if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
+        raise ConfigError(f"config file {str(path)!r} does not exist or is not a file")
     text = path.read_text()
     try:
         if path.suffix == ".toml":

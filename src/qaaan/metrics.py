@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
@@ -22,7 +23,7 @@ from torchmetrics.image.inception import InceptionScore
 from tqdm import tqdm
 
 from qaaan import data
-from qaaan.errors import ConfigError
+from qaaan.errors import ConfigError, first_line
 
 SHIPPED = {
     "mnist": "classifier_mnist.safetensors",
@@ -90,7 +91,13 @@ def load_classifier(name: str = "mnist", path: Path | None = None) -> Classifier
         with resources.as_file(resources.files("qaaan") / "assets" / SHIPPED[name]) as file:
             classifier.load_state_dict(load_file(file))
     else:
-        classifier.load_state_dict(load_file(path))
+        try:
+            classifier.load_state_dict(load_file(path))
+        except (OSError, SafetensorError, RuntimeError) as error:
+            raise ConfigError(
+                f"classifier weights {str(path)!r} cannot be read ({first_line(error)}); give a "
+                "file written by `qaaan classifier train`"
+            ) from None
     return classifier.eval()
 
 
