@@ -1,19 +1,57 @@
-"""The one exception type for bad user input.
+"""The one exception type for bad user input, and how a settings model refuses a value.
 
 Everything a user can get wrong (a sampler name, an option value, a topology that does not fit)
 raises `ConfigError` with a one-line message that names the bad value and what is allowed.
-The CLI turns it into that line on stderr and exit code 2. The `check_*` functions below
-validate one value each and raise it.
+The CLI turns it into that line on stderr and exit code 2. Settings and sampler options are
+pydantic models (`qaaan.settings`, `qaaan.samplers.options`); `validate` turns the first error
+pydantic finds into that one line.
 """
 
+from __future__ import annotations
+
 import numbers
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class ConfigError(ValueError):
     """Bad user input: the message names the bad value and what is allowed."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    return (str(error).splitlines() or [""])[0] or type(error).__name__
+
+
+def describe(error: ValidationError, prefix: str = "") -> str:
+    """'key = value: what is allowed' for the first error of `error` (keys under `prefix`)."""
+    first = error.errors(include_url=False)[0]
+    key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    message = first["msg"].removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    if not first["loc"]:  # a rule joining several settings: the message names them
+        return f"{key}: {message}" if key else message
+    return f"{key} = {first['input']!r}: {message}"
+
+
+def validate(model: type[Model], values: Any, prefix: str = "") -> Model:
+    """`model` from `values` (a mapping), or a `ConfigError` naming the key, value and rule."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{prefix or 'settings'} = {values!r}: input should be a mapping")
+    unknown = sorted(str(key) for key in set(values) - set(model.model_fields))
+    if unknown:
+        where = f" of {prefix}" if prefix else ""
+        raise ConfigError(
+            f"unknown key(s){where} {', '.join(unknown)}; allowed: {', '.join(model.model_fields)}"
+        )
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(describe(error, prefix)) from None
 
 
 def check_positive_int(name: str, value: Any) -> int:
@@ -54,8 +92,3 @@ def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
     return value
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of an exception's message, or its type's name when it has none."""
-    return (str(error).splitlines() or [""])[0] or type(error).__name__

@@ -1,0 +1,53 @@
+"""How a sampler declares its options: one pydantic model per sampler class.
+
+    class GibbsSampler(Sampler):
+        class Options(SamplerOptions):
+            sweeps: int = Field(1, ge=1, description="sweeps per call")
+
+The model is the one declaration of the options: `qaaan.samplers.make` and ``--sampler-option``
+are checked against it (unknown keys and wrongly typed values give one line), the settings
+tables of the documentation list it, and options typed `SecretStr` (or named in
+`SECRET_NAMES`) are never written to saved settings, checkpoints or logs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Seed = Annotated[int, Field(ge=0, lt=2**63)]
+Beta = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+SECRET_NAMES = frozenset({"token", "api_key", "password", "secret"})
+"""Options that carry credentials whatever a sampler declares."""
+
+
+class SamplerOptions(BaseModel):
+    """A sampler's options: strict types (an int passes as a float), no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @classmethod
+    def secret_names(cls) -> frozenset[str]:
+        """The options that carry credentials."""
+        fields = cls.model_fields.items()
+        declared = {name for name, field in fields if _is_secret(field.annotation)}
+        return frozenset(declared | SECRET_NAMES)
+
+    def keywords(self) -> dict[str, Any]:
+        """The options as plain keyword values (secrets revealed, for the sampler's own use)."""
+        return {
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in self
+        }
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return any(_is_secret(arg) for arg in getattr(annotation, "__args__", ()))
+
+
+def public(options: dict[str, Any], secret_names: frozenset[str] = SECRET_NAMES) -> dict:
+    """`options` without the ones that carry credentials: what may be saved or logged."""
+    return {key: value for key, value in options.items() if key not in secret_names}
