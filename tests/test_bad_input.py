@@ -24,7 +24,7 @@ from PIL import Image
 from safetensors.torch import save_file
 from typer.testing import CliRunner
 
-from qaaan import train
+from qaaan import checkpoint
 from qaaan.bm import BoltzmannMachine
 from qaaan.cli import app
 
@@ -100,7 +100,7 @@ def test_config_files_train_or_fail_in_one_line(content, fmt):
         result = runner.invoke(app, arguments)
         assert _ends_cleanly(result), (content, result.output, result.exception)
         if result.exit_code == 0:
-            assert train.load_checkpoint(out / train.CHECKPOINT)["iteration"] == 1
+            assert checkpoint.load(out / checkpoint.CHECKPOINT)["iteration"] == 1
 
 
 def _toml(content: dict) -> str:
@@ -193,7 +193,7 @@ def test_damaged_checkpoints_fail_in_one_line_and_are_left_as_they_were(
     with tempfile.TemporaryDirectory() as folder:
         run = Path(folder) / "run"
         shutil.copytree(saved_run, run)
-        path = run / train.CHECKPOINT
+        path = run / checkpoint.CHECKPOINT
         data = bytearray(path.read_bytes())
         if mutation[0] == "truncate":
             data = data[: int(mutation[1] * len(data))]
@@ -225,7 +225,7 @@ def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path
     marker.unlink(missing_ok=True)
     run = tmp_path / "run"
     run.mkdir()
-    (run / train.CHECKPOINT).write_bytes(pickle.dumps({"config": _Payload(), "generator": {}}))
+    (run / checkpoint.CHECKPOINT).write_bytes(pickle.dumps({"config": _Payload(), "generator": {}}))
     result = runner.invoke(app, ["sample", "--checkpoint", str(run)])
     assert result.exit_code == 2 and "is corrupt or not a qaaan checkpoint" in result.output
     assert not marker.exists()
@@ -240,18 +240,18 @@ def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path
 def test_a_machine_turning_nan_stops_training_and_keeps_the_last_checkpoint(
     bad_value, where, at_iteration
 ):
-    update = BoltzmannMachine.update
+    learn = BoltzmannMachine.learn
     calls = {"n": 0}
 
     def poisoned(self, *args, **kwargs):
-        result = update(self, *args, **kwargs)
+        result = learn(self, *args, **kwargs)
         calls["n"] += 1
         if calls["n"] == at_iteration + 1:
             getattr(self, where).data[0] = bad_value
         return result
 
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(BoltzmannMachine, "update", poisoned)
+        patch.setattr(BoltzmannMachine, "learn", poisoned)
         out = Path(folder) / "run"
         arguments = ["train", *TINY, "--iterations", "6", "--out", str(out)]
         config = Path(folder) / "every2.toml"
@@ -259,14 +259,14 @@ def test_a_machine_turning_nan_stops_training_and_keeps_the_last_checkpoint(
         result = runner.invoke(app, [*arguments, "--config", str(config)])
         assert result.exit_code == 2 and _ends_cleanly(result), result.output
         assert f"NaN or infinite at iteration {at_iteration}" in result.output
-        state = train.load_checkpoint(out / train.CHECKPOINT)
+        state = checkpoint.load(out / checkpoint.CHECKPOINT)
         assert state["iteration"] == at_iteration // 2 * 2
         machine = [v for v in state["prior"]["bm"].values() if torch.is_tensor(v)]
         assert all(torch.isfinite(v).all() for v in machine)
         patch.undo()
         resumed = runner.invoke(app, ["train", "--resume", "--out", str(out)])
         assert resumed.exit_code == 0, resumed.output
-        assert train.load_checkpoint(out / train.CHECKPOINT)["iteration"] == 6
+        assert checkpoint.load(out / checkpoint.CHECKPOINT)["iteration"] == 6
 
 
 def _image_folder(root: Path, count: int, corrupt: bool) -> Path:

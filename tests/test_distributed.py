@@ -17,7 +17,10 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
-from qaaan.train import CHECKPOINT, TrainConfig, Trainer, load_checkpoint
+from qaaan.checkpoint import CHECKPOINT
+from qaaan.checkpoint import load as load_checkpoint
+from qaaan.loop import Trainer
+from qaaan.settings import TrainSettings
 
 TINY = {
     "dataset": "mnist-10k", "latent": 16, "bm_samples": 32, "width": 4,
@@ -40,7 +43,7 @@ def _train_rank(rank: int, port: int, settings: dict, resume: bool) -> None:
     )  # fmt: skip
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
-    trainer = Trainer(TrainConfig(**settings), resume=resume)
+    trainer = Trainer(TrainSettings(**settings), resume=resume)
     trainer.run()
     torch.save(trainer.prior.bm.state_dict(), f"{settings['out']}/bm-rank{rank}.pt")
     sampler_name = type(trainer.prior.sampler).__name__
@@ -51,7 +54,7 @@ def _train_in_float64(settings: dict) -> None:
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        Trainer(TrainConfig(**settings)).run()
+        Trainer(TrainSettings(**settings)).run()
     finally:
         torch.set_default_dtype(default)
 

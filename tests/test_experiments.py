@@ -1,6 +1,5 @@
 """The paper's experiments, on small settings: outputs exist and say something checkable."""
 
-import dataclasses
 import json
 
 import pytest
@@ -48,7 +47,10 @@ def test_topology_experiment_refuses_unknown_samplers(tmp_path):
     result = CliRunner().invoke(
         app, ["experiment", "topology", "--samplers", "exact", "--out", str(tmp_path)]
     )
-    assert result.exit_code == 2 and "unknown sampler 'exact' for this experiment" in result.output
+    assert (
+        result.exit_code == 2
+        and "samplers.0 = 'exact': input should be 'gibbs', 'sqa' or 'mock-dwave'" in result.output
+    )
 
 
 def _tiny_images(count: int, seed: int):
@@ -131,7 +133,7 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
     if "QAAAN_DATA" not in os.environ:
         pytest.skip("scores against the MNIST test set: set QAAAN_DATA")
     out = tmp_path / "mnist"
-    arguments = ["experiment", "mnist", "--variants", "uniform,gibbs", "--runs", "2",
+    arguments = ["experiment", "mnist", "--variants", "uniform,gibbs", "--seeds", "0,1",
                  "--iterations", "2", "--evaluate-n", "200", "--dataset", "mnist-10k",
                  "--width", "8", "--no-refine", "--ema", "0.9", "--device", "cpu",
                  "--out", str(out)]  # fmt: skip
@@ -169,11 +171,12 @@ def test_mnist_experiment_scores_every_variant(tmp_path):
 
 
 def test_mnist_experiment_has_a_persistent_sqa_variant_outside_the_default_table(tmp_path):
-    from qaaan.experiments.mnist import MnistConfig
-    from qaaan.train import CHECKPOINT, load_checkpoint
+    from qaaan.checkpoint import CHECKPOINT
+    from qaaan.checkpoint import load as load_checkpoint
+    from qaaan.settings import MnistSettings
 
-    assert MnistConfig().variants == ["uniform", "gibbs", "sqa", "mock-dwave"]
-    config = MnistConfig(variants=["sqa-persistent"], iterations=1, width=8,
+    assert MnistSettings().variants == ["uniform", "gibbs", "sqa", "mock-dwave"]
+    config = MnistSettings(variants=["sqa-persistent"], iterations=1, width=8,
                          dataset="mnist-10k", device="cpu", out=str(tmp_path))  # fmt: skip
     run_dir = experiment_mnist.train_one(config, "sqa-persistent", seed=0)
     settings = load_checkpoint(run_dir / CHECKPOINT)["config"]
@@ -184,16 +187,13 @@ def test_mnist_experiment_has_a_persistent_sqa_variant_outside_the_default_table
 @pytest.mark.parametrize(
     ("arguments", "config_text", "message"),
     [
-        (["--seeds", "1,x"], None, "seed must be an integer >= 0, got 'x'"),
-        (["--seeds", "-1"], None, "seed must be an integer >= 0, got -1"),
+        (["--seeds", "1,x"], None, "seeds.1 = 'x': input should be a valid integer"),
+        (["--seeds", "-1"], None, "seeds.0 = -1: input should be greater than or equal to 0"),
         (["--seeds", "2,0,2,2"], None, "seeds must differ; repeated: 2"),
-        (["--seeds", ","], None,
-         "seeds must be a non-empty list of distinct integers >= 0, e.g. [3, 4], got []"),
-        (["--runs", "2", "--seeds", "3"], None, "give --runs or --seeds, not both"),
-        (["--runs", "0"], None, "runs must be a positive integer, got 0"),
-        ([], "seeds: [1, null]", "seed must be an integer >= 0, got None"),
-        ([], "seeds: 3", "integers >= 0, e.g. [3, 4], got 3"),
-        ([], "runs: 3", "unknown config key(s) runs"),
+        (["--seeds", ","], None, "seeds = []: list should have at least 1 item"),
+        ([], "seeds: [1, null]", "seeds.1 = None: input should be a valid integer"),
+        ([], "seeds: 3", "seeds = 3: input should be a valid list"),
+        ([], "runs: 3", "unknown key(s) runs; allowed: dataset"),
     ],
 )  # fmt: skip
 def test_mnist_experiment_refuses_bad_seeds_before_training(
@@ -210,9 +210,11 @@ def test_mnist_experiment_refuses_bad_seeds_before_training(
 
 def _results_file(folder, seeds, variants=("uniform", "gibbs"), **settings):
     """A results.json as `experiment mnist` writes it, with scores that depend on the seed."""
-    from qaaan.experiments.mnist import MnistConfig
+    from qaaan.settings import MnistSettings
 
-    config = MnistConfig(variants=list(variants), seeds=list(seeds), out=str(folder))
+    config = MnistSettings.model_construct(
+        variants=list(variants), seeds=list(seeds), out=str(folder)
+    )
     runs = {
         variant: [
             {"seed": seed, "inception_score": 8.0 + seed + (variant == "gibbs"),
@@ -223,7 +225,7 @@ def _results_file(folder, seeds, variants=("uniform", "gibbs"), **settings):
     }  # fmt: skip
     folder.mkdir(parents=True)
     path = folder / "results.json"
-    path.write_text(json.dumps({"config": {**dataclasses.asdict(config), **settings},
+    path.write_text(json.dumps({"config": {**config.model_dump(), **settings},
                                 "summary": {}, "runs": runs}))  # fmt: skip
     return path
 
@@ -264,7 +266,7 @@ def test_merge_joins_seeds_and_priors_run_apart(tmp_path):
         ({"seeds": [1], "variants": ["gibbs"]},
          "every prior needs the same seeds to compare, got uniform: 0; gibbs: 0, 1"),
         ({"seeds": [1], "variants": ["dcgan"]},
-         "is not a results.json of `qaaan experiment mnist` (runs of dcgan)"),
+         "is not a results.json of `qaaan experiment mnist` (variants.0 = 'dcgan': input should"),
         (None, "is not a results.json of `qaaan experiment mnist`"),
         ("out", "holds one of the inputs; choose another folder"),
     ],
@@ -313,15 +315,17 @@ def test_merge_refuses_runs_without_an_integer_seed_and_numeric_scores(tmp_path,
 def test_plot_writes_curves_and_the_class_histogram(tmp_path):
     import os
 
-    from qaaan import plots, train
+    from qaaan import plots
+    from qaaan.loop import Trainer
+    from qaaan.settings import TrainSettings
 
     if "QAAAN_DATA" not in os.environ:
         pytest.skip("the class histogram uses the shipped classifier on generated digits")
-    config = train.TrainConfig(
+    config = TrainSettings(
         dataset="mnist-10k", iterations=4, batch_size=16, width=8, bm_samples=64,
         log_every=1, out=str(tmp_path / "run"), device="cpu",
     )  # fmt: skip
-    train.Trainer(config).run()
+    Trainer(config).run()
     scalars = plots.read_scalars(tmp_path / "run")
     assert scalars["loss_d"][0] == [1, 2, 3, 4] and len(scalars["l1"][1]) == 4
     result = CliRunner().invoke(app, ["plot", "--checkpoint", str(tmp_path / "run"), "-n", "100"])

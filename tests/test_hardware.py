@@ -73,7 +73,7 @@ def test_embeddings_are_computed_once_per_graph(monkeypatch):
     bm = BoltzmannMachine(topology.complete(12), seed=0)
     for _ in range(3):
         sampler.sample(bm, 5)
-        bm.h += 0.1  # training changes parameters, not the graph
+        bm.set_parameters(bm.h.detach() + 0.1, bm.J.detach())  # parameters change, not the graph
     assert len(calls) == 1
 
 
@@ -81,7 +81,8 @@ def test_chain_couplings_are_the_strongest_ferromagnet_and_fields_fit_the_ranges
     sampler = samplers.make("mock-dwave", seed=0, substitute_options={"sweeps": 2})
     seen = _record_embedded_bqms(sampler)
     bm = random_machine(topology.complete(8), seed=0, h_scale=1.0, J_scale=0.3)
-    bm.h[0] = 5.0  # outside the 2000Q's h_range [-2, 2]: everything is divided by 2.5
+    bm.set_parameters(torch.cat([torch.tensor([5.0]), bm.h.detach()[1:]]), bm.J.detach())
+    # h_0 = 5 is outside the 2000Q's h_range [-2, 2]: everything is divided by 2.5
     sampler.sample(bm, 5)
     assert sampler.info["scale"] == pytest.approx(2.5)
     embedded = seen[-1]

@@ -18,9 +18,10 @@ from dwave.cloud.exceptions import SolverAuthenticationError, SolverOfflineError
 from qaaan import samplers, topology
 from qaaan.bm import BoltzmannMachine
 from qaaan.errors import ConfigError
+from qaaan.loop import Trainer
 from qaaan.samplers import resilient
 from qaaan.samplers.hardware import QPUSampler, mock_2000q
-from qaaan.train import TrainConfig, Trainer
+from qaaan.settings import TrainSettings
 
 
 class FlakyQPU(dimod.Sampler):
@@ -159,7 +160,7 @@ def test_the_dwave_sampler_takes_the_resilience_options(monkeypatch, delays):
 
 
 def test_training_logs_the_qpu_access_time(tmp_path):
-    config = TrainConfig(
+    config = TrainSettings(
         dataset="mnist-10k", latent=16, sampler="mock-dwave", bm_samples=32, width=4,
         batch_size=8, iterations=2, out=str(tmp_path / "run"),
     )  # fmt: skip

@@ -50,7 +50,7 @@ def test_single_spin_in_a_transverse_field(backend):
     0.003 at P = 16 (0.63 against 0.628); 4000 reads give a standard deviation of 0.012.
     """
     bm = BoltzmannMachine(nx.empty_graph(1))
-    bm.h = torch.tensor([1.0])
+    bm.set_parameters(torch.tensor([1.0]), bm.J.detach())
     beta, gamma, s0 = 2.0, 1.0, 0.5
     field = math.sqrt((s0 * 1.0) ** 2 + (gamma * (1 - s0)) ** 2)
     exact = s0 * 1.0 / field * math.tanh(beta * field)
@@ -64,8 +64,7 @@ def test_single_spin_in_a_transverse_field(backend):
 @pytest.mark.parametrize("s0", [0.3, 0.7])
 def test_two_spins_against_exact_diagonalisation(s0):
     bm = BoltzmannMachine(topology.complete(2))
-    bm.h = torch.tensor([0.6, -0.3])
-    bm.J = torch.tensor([0.8])
+    bm.set_parameters(torch.tensor([0.6, -0.3]), torch.tensor([0.8]))
     beta, gamma = 2.0, 1.0
     z, x, one = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]]), np.eye(2)
     z1, z2, x1, x2 = np.kron(z, one), np.kron(one, z), np.kron(x, one), np.kron(one, x)
@@ -143,9 +142,9 @@ def test_return_slices():
         ({"schedule": [(0, 0), (1, 1.5)]}, "schedule values s must lie in [0, 1], got [0.0, 1.5]"),
         ({"schedule": "quadratic"}, "schedule must be 'linear' or a list of (t, s) points"),
         ({"schedule": [1, 2, 3]}, "schedule must be 'linear' or a list of (t, s) points"),
-        ({"trotter": 3}, "trotter must be 1 or even"),
-        ({"gamma": 0}, "gamma must be a number > 0, got 0"),
-        ({"return_slices": "best"}, "return_slices must be one of random, all, lowest"),
+        ({"trotter": 3}, "sampler_options.trotter = 3: must be 1 or even"),
+        ({"gamma": 0}, "sampler_options.gamma = 0: input should be greater than 0"),
+        ({"return_slices": "best"}, "return_slices = 'best': input should be 'random', 'all'"),
         ({"initial_state": [1, 0, 1]}, "initial_state must hold spins of value -1 or +1"),
         ({"initial_state": "previous"}, "initial_state must be None, 'persistent' or spins"),
     ],

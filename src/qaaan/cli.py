@@ -1,29 +1,32 @@
 """The `qaaan` command.
 
-Every command builds one configuration dataclass (defaults, then ``--config FILE``, then the
-options given) and turns bad input into a one-line message and exit code 2 (`one_line_errors`).
+The options of `train`, `sample-bm` and the experiments are derived from their settings models
+(`qaaan.settings`): each field becomes an option with its description, default and range in
+``--help``. Every command builds its settings from the defaults, a preset, ``--config FILE``
+and the options given, and turns bad input into one line and exit code 2 (`one_line_errors`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import functools
+import inspect
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import torch
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from qaaan import samplers, topology
+from qaaan import samplers, settings, topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
-from qaaan.config import build, parse_option, read_file, resolve_device
-from qaaan.errors import ConfigError, check_positive_int, check_seed, first_line
+from qaaan.errors import ConfigError, first_line
 from qaaan.samplers.exact import MAX_NODES, exact_moments
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -52,33 +55,140 @@ def file_to_write(path: Path) -> Path:
     return path
 
 
-def comma_list(text: str | None) -> list[str] | None:
-    """'a, b,c' -> ['a', 'b', 'c']; None (option not given) stays None."""
-    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
+# ---- options derived from a settings model -------------------------------------------------
 
 
-def int_or_text(text: str) -> int | str:
-    """'3' -> 3; anything else is kept, for the config check to name it."""
+METAVARS = {int: "INTEGER", float: "FLOAT", str: "TEXT"}
+
+
+def _metavar(annotation: Any) -> str:
+    """INTEGER, FLOAT, TEXT, a|b|c for a choice, A,B,... for a list."""
+    if get_origin(annotation) is Literal:
+        return "|".join(map(str, get_args(annotation)))
+    if get_origin(annotation) is list:
+        return "A,B,..."
+    kinds = [k for k in get_args(annotation) or (annotation,) if k is not type(None)]
+    return METAVARS.get((get_origin(kinds[0]) and get_args(kinds[0])[0]) or kinds[0], "VALUE")
+
+
+def _option(name: str, field: Any) -> inspect.Parameter:
+    """The command-line option of one settings field; its value arrives as text (or a flag)."""
+    flag = ("-" if len(name) == 1 else "--") + name.replace("_", "-")
+    shown = [f"default: {field.default!r}"] if field.default is not None else []
+    if rule := settings.rule_text(field):
+        shown.append(rule)
+    help_text = f"{field.description} ({'; '.join(shown)})" if shown else field.description
+    if field.annotation is bool:
+        option = typer.Option(f"{flag}/--no-{flag[2:]}", help=help_text, show_default=False)
+        annotation = bool | None
+    elif get_origin(field.annotation) is dict:
+        option = typer.Option(
+            flag.removesuffix("s"), metavar="KEY=VALUE", show_default=False,
+            help=f"{field.description}; repeatable",
+        )  # fmt: skip
+        annotation = list[str] | None
+    else:
+        option = typer.Option(
+            flag, metavar=_metavar(field.annotation), help=help_text, show_default=False
+        )
+        annotation = str | None
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[annotation, option]
+    )
+
+
+def _typed(annotation: Any, text: str) -> Any:
+    """`text` as the field's type where it reads as one; otherwise the text, which the model
+    then refuses naming the key, the value and what is allowed."""
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        return [_typed(item, part.strip()) for part in text.split(",") if part.strip()]
+    kinds = get_args(annotation) or (annotation,)
+    for kind in (int, float):
+        if kind in kinds or any(get_args(k)[:1] == (kind,) for k in kinds):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+    return text
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """'KEY=VALUE' -> (key, value), the value read as YAML (int, float, bool, list or str)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"option {text!r} must have the form KEY=VALUE")
+    for number in (int, float):  # YAML reads '1e-3' as a string
+        with contextlib.suppress(ValueError):
+            return key.strip(), number(raw)
     try:
-        return int(text)
-    except ValueError:
-        return text
+        return key.strip(), yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return key.strip(), raw
 
 
-@dataclasses.dataclass
-class SampleBMConfig:
-    """`qaaan sample-bm`: sample a random Boltzmann machine and check the samples."""
+def given_values(model: type[settings.Settings], given: dict[str, Any]) -> dict[str, Any]:
+    """The options given on the command line, as values of `model`'s fields."""
+    values = {}
+    for name, raw in given.items():
+        if raw is None:
+            continue
+        annotation = model.model_fields[name].annotation
+        if get_origin(annotation) is dict:
+            values[name] = dict(parse_option(text) for text in raw)
+        elif isinstance(raw, bool):
+            values[name] = raw
+        else:
+            values[name] = _typed(annotation, raw)
+    return values
 
-    topology: str = "chimera"
-    nodes: int = 100
-    sampler: str = "gibbs"
-    sampler_options: dict = dataclasses.field(default_factory=dict)
-    reads: int = 1000
-    calls: int = 20
-    h_scale: float = 0.5
-    j_scale: float = 0.3
-    seed: int = 0
-    device: str = "auto"
+
+def settings_command(
+    group: typer.Typer, name: str, model: type[settings.Settings]
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Registers a command whose options are `model`'s fields followed by the function's own
+    parameters; the function gets the given fields as ``given`` (a dict of values)."""
+
+    def register(function: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(function).parameters.values() if p.name != "given"]
+        fields = [_option(field_name, field) for field_name, field in model.model_fields.items()]
+        parameters = [*fields, *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own)]
+
+        @functools.wraps(function)
+        def callback(**values: Any) -> None:
+            given = {field: values.pop(field) for field in model.model_fields}
+            with one_line_errors():
+                return function(given=given_values(model, given), **values)
+
+        callback.__signature__ = inspect.Signature(parameters)
+        callback.__annotations__ = {p.name: p.annotation for p in parameters}
+        group.command(name)(callback)
+        return function
+
+    return register
+
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="a .toml or .yaml file of these settings")
+]
+
+
+def from_layers(
+    model: type[settings.Settings], given: dict[str, Any], config: Path | None, preset: dict
+) -> settings.Settings:
+    """The settings from the defaults, a preset, the config file, then the options given."""
+    file_values = settings.read_file(config) if config is not None else {}
+    return settings.build(model, preset, file_values, given)
+
+
+def print_table(title: str, rows: dict[str, Any]) -> None:
+    table = Table("quantity", "value", title=title)
+    for key, value in rows.items():
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+# ---- commands --------------------------------------------------------------------------------
 
 
 def _moment_deviation(spins: torch.Tensor, bm, beta: float) -> float:
@@ -90,16 +200,9 @@ def _moment_deviation(spins: torch.Tensor, bm, beta: float) -> float:
     )
 
 
-def run_sample_bm(config: SampleBMConfig) -> dict[str, Any]:
+def run_sample_bm(config: settings.SampleBMSettings) -> dict[str, Any]:
     """Samples a random machine `calls` times and returns what it measured."""
-    if not isinstance(config.sampler_options, dict):
-        raise ConfigError(f"sampler_options must be a mapping, got {config.sampler_options!r}")
-    check_positive_int("calls", config.calls)
-    check_seed(config.seed)
-    for name in ("h_scale", "j_scale"):
-        if not 0 <= getattr(config, name) < float("inf"):
-            raise ConfigError(f"{name} must be a finite number >= 0, got {getattr(config, name)!r}")
-    device = resolve_device(config.device)
+    device = settings.torch_device(config.device)
     graph = topology.make(config.topology, config.nodes)
     bm = random_machine(graph, config.seed, config.h_scale, config.j_scale).to(device)
     sampler = samplers.make(config.sampler, **config.sampler_options)
@@ -125,155 +228,81 @@ def run_sample_bm(config: SampleBMConfig) -> dict[str, Any]:
     return result
 
 
-@app.command("sample-bm")
-def sample_bm(
-    topology_name: Annotated[
-        str | None, typer.Option("--topology", help="complete|bipartite|chimera|pegasus|zephyr")
-    ] = None,
-    nodes: Annotated[int | None, typer.Option(help="number of nodes N")] = None,
-    sampler: Annotated[str | None, typer.Option(help="a name from `qaaan samplers`")] = None,
-    sampler_option: Annotated[
-        list[str] | None, typer.Option(help="KEY=VALUE, repeatable: the sampler's options")
-    ] = None,
-    reads: Annotated[int | None, typer.Option(help="samples per call")] = None,
-    calls: Annotated[int | None, typer.Option(help="number of sample calls")] = None,
-    seed: Annotated[int | None, typer.Option(help="seed of the random machine")] = None,
-    device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="a .toml or .yaml file of these options")
-    ] = None,
-) -> None:
+@settings_command(app, "sample-bm", settings.SampleBMSettings)
+def sample_bm(given: dict[str, Any], config: ConfigOption = None) -> None:
     """Sample a random Boltzmann machine; for N <= 20, compare with exact enumeration."""
-    with one_line_errors():
-        options = dict(parse_option(text) for text in sampler_option) if sampler_option else None
-        settings = build(
-            SampleBMConfig,
-            config,
-            {
-                "topology": topology_name,
-                "nodes": nodes,
-                "sampler": sampler,
-                "sampler_options": options,
-                "reads": reads,
-                "calls": calls,
-                "seed": seed,
-                "device": device,
-            },
-        )
-        result = run_sample_bm(settings)
-    table = Table("quantity", "value", title="qaaan sample-bm")
-    for key, value in result.items():
-        table.add_row(key, str(value))
-    console.print(table)
+    result = run_sample_bm(from_layers(settings.SampleBMSettings, given, config, {}))
+    print_table("qaaan sample-bm", result)
 
 
 @app.command("samplers")
 def list_samplers() -> None:
-    """List the registered samplers and their options."""
-    table = Table("name", "options", title="samplers")
+    """List the registered samplers (plugins included) and their options."""
+    table = Table("name", "option", "type", "default", "description", title="samplers")
     for name in samplers.available():
-        table.add_row(name, ", ".join(samplers.option_names(name)))
+        model = samplers.options_model(name)
+        fields = model.model_fields.items() if model is not None else []
+        for index, (option, field) in enumerate(fields):
+            table.add_row(
+                name if index == 0 else "", field.alias or option,
+                settings.type_name(field.annotation), repr(field.default), field.description,
+            )  # fmt: skip
+        if not fields:
+            table.add_row(name, "(declared by the plugin)", "", "", "")
     console.print(table)
 
 
-# the networks' options, shared by `train` and `experiment mnist`
-WidthOption = Annotated[
-    int | None, typer.Option(help="channels of D's first convolution (G mirrors it)")
-]
-RefineOption = Annotated[
-    bool | None,
-    typer.Option("--refine/--no-refine", help="generator refinement layers (off: the paper's)"),
-]
-EmaOption = Annotated[
-    float | None,
-    typer.Option(help="decay of the generator's weight average, e.g. 0.999 (0: off, the paper's)"),
+PresetOption = Annotated[
+    str | None,
+    typer.Option(help=f"one of {', '.join(settings.PRESETS)}: quick is minutes on a CPU"),
 ]
 
 
-@app.command("train")
+@settings_command(app, "train", settings.TrainSettings)
 def train(
-    dataset: Annotated[
-        str | None, typer.Option(help="mnist|mnist-10k|fashion-mnist|folder|lsun")
-    ] = None,
-    data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
-    prior: Annotated[str | None, typer.Option(help="bm|uniform|normal")] = None,
-    topology_name: Annotated[
-        str | None, typer.Option("--topology", help="latent graph of the bm prior")
-    ] = None,
-    latent: Annotated[int | None, typer.Option(help="latent size (default 100)")] = None,
-    sampler: Annotated[str | None, typer.Option(help="a name from `qaaan samplers`")] = None,
-    sampler_option: Annotated[
-        list[str] | None, typer.Option(help="KEY=VALUE, repeatable: the sampler's options")
-    ] = None,
-    bm_lr: Annotated[float | None, typer.Option(help="the machine's learning rate")] = None,
-    bm_samples: Annotated[int | None, typer.Option(help="model samples per update")] = None,
-    bm_reads: Annotated[
-        str | None, typer.Option(help="under torchrun: auto|broadcast|split the machine's reads")
-    ] = None,
-    iterations: Annotated[int | None, typer.Option(help="total iterations of the run")] = None,
-    epochs: Annotated[int | None, typer.Option(help="total epochs (instead of iterations)")] = None,
-    batch_size: Annotated[int | None, typer.Option()] = None,
-    width: WidthOption = None,
-    refine: RefineOption = None,
-    ema: EmaOption = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
-    out: Annotated[str | None, typer.Option(help="run directory")] = None,
+    given: dict[str, Any],
     resume: Annotated[bool, typer.Option(help="continue the run in --out")] = False,
-    config: Annotated[Path | None, typer.Option(help="a .toml or .yaml file of options")] = None,
-    preset: Annotated[str | None, typer.Option(help="quick: a few minutes on a CPU")] = None,
+    config: ConfigOption = None,
+    preset: PresetOption = None,
 ) -> None:
     """Train the associative adversarial network (paper Fig. 3).
 
+    Example: qaaan train --sampler sqa --sampler-option trotter=8 --out runs/sqa
+
     With --resume the run's saved settings are used; only its length (--iterations/--epochs),
-    the device and the logging intervals may change.
+    the device, the data directory, --out and the logging intervals may change.
     """
-    from qaaan.train import PRESETS, TrainConfig, Trainer, resume_config
+    from qaaan.loop import Trainer, resume_settings
 
-    with one_line_errors():
-        if preset is not None and preset not in PRESETS:
-            raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
-        options = dict(parse_option(text) for text in sampler_option) if sampler_option else None
-        cli_values = {
-            "dataset": dataset, "data_dir": data_dir, "prior": prior,
-            "topology": topology_name, "latent": latent, "sampler": sampler,
-            "sampler_options": options, "bm_lr": bm_lr, "bm_samples": bm_samples,
-            "bm_reads": bm_reads,
-            "iterations": iterations, "epochs": epochs, "batch_size": batch_size,
-            "width": width, "refine": refine, "ema": ema, "seed": seed, "device": device,
-            "out": out,
-        }  # fmt: skip
-        if resume:
-            changes = read_file(config) if config is not None else {}
-            changes.update({k: v for k, v in cli_values.items() if v is not None})
-            settings = resume_config(Path(out or TrainConfig.out), changes)
-        else:
-            settings = build(TrainConfig, config, cli_values, PRESETS.get(preset))
-        result = Trainer(settings, resume=resume).run()
-    if os.environ.get("RANK", "0") != "0":
-        return  # under torchrun, rank 0 reports
-    table = Table("quantity", "value", title=f"qaaan train -> {settings.out}")
-    for key, value in result.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
-    console.print(table)
+    if preset is not None and preset not in settings.PRESETS:
+        raise ConfigError(
+            f"preset = {preset!r}: input should be one of {', '.join(settings.PRESETS)}"
+        )
+    if resume:
+        changes = {**(settings.read_file(config) if config is not None else {}), **given}
+        default_out = settings.TrainSettings.model_fields["out"].default
+        run_settings = resume_settings(Path(given.get("out", default_out)), changes)
+    else:
+        preset_values = settings.PRESETS.get(preset, {})
+        run_settings = from_layers(settings.TrainSettings, given, config, preset_values)
+    result = Trainer(run_settings, resume=resume).run()
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 reports
+        print_table(f"qaaan train -> {run_settings.out}", result)
 
 
-@app.command("sample")
-def sample(
-    checkpoint: Annotated[Path, typer.Option(help="a run directory written by `qaaan train`")],
-    n: Annotated[int, typer.Option("-n", help="number of images")] = 64,
-    seed: Annotated[int, typer.Option()] = 0,
-    out: Annotated[Path, typer.Option(help=".npz (images in [-1, 1]) or .png (a grid)")] = Path(
-        "samples.png"
-    ),
-    device: Annotated[str, typer.Option(help="auto|cpu|cuda")] = "auto",
-) -> None:
-    """Write N generated images of a trained run."""
-    from qaaan.train import generate
+@settings_command(app, "sample", settings.SampleSettings)
+def sample(given: dict[str, Any]) -> None:
+    """Write N generated images of a trained run.
 
-    with one_line_errors():
-        path = generate(checkpoint, n, seed, out, device)
-    console.print(f"wrote {n} images to {path}")
+    Example: qaaan sample --checkpoint runs/quick -n 10000 --out quick.npz
+    """
+    from qaaan.generation import generate
+
+    options = settings.build(settings.SampleSettings, given)
+    path = generate(
+        Path(options.checkpoint), options.n, options.seed, Path(options.out), options.device
+    )
+    console.print(f"wrote {options.n} images to {path}")
 
 
 classifier_app = typer.Typer(no_args_is_help=True, help="The evaluation classifier.")
@@ -284,7 +313,7 @@ app.add_typer(classifier_app, name="classifier")
 def classifier_train(
     dataset: Annotated[str, typer.Option(help="mnist|fashion-mnist")] = "mnist",
     data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
-    epochs: Annotated[int, typer.Option()] = 3,
+    epochs: Annotated[int, typer.Option(min=1)] = 3,
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[Path, typer.Option(help="where to write the .safetensors weights")] = Path(
         "classifier.safetensors"
@@ -294,7 +323,6 @@ def classifier_train(
     from qaaan.metrics import train_classifier
 
     with one_line_errors():
-        check_positive_int("epochs", epochs)
         result = train_classifier(dataset, data_dir, epochs, seed, file_to_write(out))
     console.print(f"test accuracy {result['test_accuracy']:.4f}; weights written to {out}")
 
@@ -319,8 +347,9 @@ def evaluate_run(
     its dataset (MNIST or Fashion-MNIST), scored by that dataset's classifier."""
     import json
 
+    from qaaan import checkpoint as checkpoints
     from qaaan import data, metrics
-    from qaaan.train import CHECKPOINT, generated_images, load_checkpoint
+    from qaaan.generation import generated_images
 
     with one_line_errors():
         if checkpoint is None and not real:
@@ -328,7 +357,8 @@ def evaluate_run(
         if json_out is not None:
             file_to_write(json_out)
         if dataset is None and checkpoint is not None:
-            dataset = str(load_checkpoint(checkpoint / CHECKPOINT)["config"].get("dataset"))
+            path = checkpoint / checkpoints.CHECKPOINT
+            dataset = str(checkpoints.load(path)["config"].get("dataset"))
         dataset = metrics.classifier_for(dataset)
         classifier = metrics.load_classifier(dataset, classifier_weights)
         figures = {}
@@ -359,40 +389,23 @@ experiment_app = typer.Typer(no_args_is_help=True, help="Reproductions of the pa
 app.add_typer(experiment_app, name="experiment")
 
 
-@experiment_app.command("topology")
-def experiment_topology(
-    dataset: Annotated[str | None, typer.Option(help="mnist or mnist-10k")] = None,
-    data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
-    samplers_list: Annotated[
-        str | None, typer.Option("--samplers", help="comma list: gibbs,sqa,mock-dwave")
-    ] = None,
-    topologies: Annotated[
-        str | None, typer.Option(help="comma list: complete,bipartite,chimera")
-    ] = None,
-    runs: Annotated[int | None, typer.Option(help="seeds per configuration")] = None,
-    iterations: Annotated[int | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    out: Annotated[str | None, typer.Option(help="output directory")] = None,
-    config: Annotated[Path | None, typer.Option(help="a .toml or .yaml file of options")] = None,
-) -> None:
-    """Paper Figs. 6 and 7: L1 against iterations per topology and sampler (PNG, CSV, JSON)."""
-    from qaaan.experiments.topology import TopologyConfig, run
+@settings_command(experiment_app, "topology", settings.TopologySettings)
+def experiment_topology(given: dict[str, Any], config: ConfigOption = None) -> None:
+    """Paper Figs. 6 and 7: L1 against iterations per topology and sampler (PNG, CSV, JSON).
 
-    with one_line_errors():
-        cli_values = {
-            "dataset": dataset, "data_dir": data_dir, "samplers": comma_list(samplers_list),
-            "topologies": comma_list(topologies), "runs": runs, "iterations": iterations,
-            "seed": seed, "out": out,
-        }  # fmt: skip
-        settings = build(TopologyConfig, config, cli_values)
-        summary = run(settings)
+    Example: qaaan experiment topology --samplers gibbs,sqa --runs 3 --out runs/topology
+    """
+    from qaaan.experiments.topology import run
+
+    options = from_layers(settings.TopologySettings, given, config, {})
+    summary = run(options)
     table = Table("sampler", "topology", "L1 first", "L1 final (mean ± std)", title="topology")
     for sampler_name, by_graph in summary.items():
         for graph_name, row in by_graph.items():
             final = f"{row['final_l1_mean']:.1f} ± {row['final_l1_std']:.1f}"
             table.add_row(sampler_name, graph_name, f"{row['first_l1_mean']:.1f}", final)
     console.print(table)
-    console.print(f"written to {settings.out}: topology.png, topology.csv, topology.json")
+    console.print(f"written to {options.out}: topology.png, topology.csv, topology.json")
 
 
 @experiment_app.command("colour")
@@ -408,62 +421,40 @@ def experiment_colour(
     out: Annotated[str, typer.Option(help="run directory")] = "runs/colour",
     resume: Annotated[bool, typer.Option(help="continue the run in --out")] = False,
 ) -> None:
-    """Paper Fig. 9: 64x64 colour images with a complete latent graph sampled by gibbs."""
-    from qaaan.train import PRESETS, TrainConfig, Trainer, resume_config
+    """Paper Fig. 9: 64x64 colour images with a complete latent graph sampled by gibbs: the
+    colour preset of `qaaan train`.
+
+    Example: qaaan experiment colour --dataset folder --data-dir ~/pictures --iterations 5000
+    """
+    from qaaan.loop import Trainer, resume_settings
 
     with one_line_errors():
         if dataset not in ("lsun", "folder"):
-            raise ConfigError(f"the colour experiment takes lsun or folder, got {dataset!r}")
-        cli_values = {
+            raise ConfigError(f"dataset = {dataset!r}: the colour experiment takes lsun or folder")
+        given = {
             "dataset": dataset, "data_dir": data_dir, "iterations": iterations,
             "batch_size": batch_size, "seed": seed, "device": device, "out": out,
         }  # fmt: skip
+        given = {key: value for key, value in given.items() if value is not None}
         if resume:
-            changes = {k: v for k, v in cli_values.items() if v is not None}
-            settings = resume_config(Path(out), changes)
+            run_settings = resume_settings(Path(out), given)
         else:
-            settings = build(TrainConfig, None, cli_values, PRESETS["colour"])
-        result = Trainer(settings, resume=resume).run()
+            run_settings = settings.build(settings.TrainSettings, settings.PRESETS["colour"], given)
+        result = Trainer(run_settings, resume=resume).run()
     console.print(f"{result['iterations']} iterations; grids in {out}/samples")
 
 
-@experiment_app.command("mnist")
-def experiment_mnist(
-    variants: Annotated[
-        str | None,
-        typer.Option(help="comma list: uniform,gibbs,sqa,mock-dwave (also sqa-persistent)"),
-    ] = None,
-    runs: Annotated[int | None, typer.Option(help="seeds 0 .. runs-1 (default: 3 runs)")] = None,
-    seeds: Annotated[str | None, typer.Option(help="comma list of seeds instead, e.g. 3,4")] = None,
-    iterations: Annotated[int | None, typer.Option(help="training iterations per run")] = None,
-    evaluate_n: Annotated[int | None, typer.Option(help="generated images scored per run")] = None,
-    width: WidthOption = None,
-    refine: RefineOption = None,
-    ema: EmaOption = None,
-    dataset: Annotated[str | None, typer.Option(help="mnist or mnist-10k (training data)")] = None,
-    data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
-    device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
-    out: Annotated[str | None, typer.Option(help="output directory")] = None,
-    config: Annotated[Path | None, typer.Option(help="a .toml or .yaml file of options")] = None,
-) -> None:
-    """Paper section 7: IS, FID and mode coverage of every prior, same budget and seeds."""
-    from qaaan.experiments.mnist import MnistConfig, run
+@settings_command(experiment_app, "mnist", settings.MnistSettings)
+def experiment_mnist(given: dict[str, Any], config: ConfigOption = None) -> None:
+    """Paper section 7: IS, FID and mode coverage of every prior, same budget and seeds.
 
-    with one_line_errors():
-        if runs is not None and seeds is not None:
-            raise ConfigError("give --runs or --seeds, not both")
-        seed_list = None if seeds is None else [int_or_text(s) for s in comma_list(seeds)]
-        if runs is not None:
-            seed_list = list(range(check_positive_int("runs", runs)))
-        cli_values = {
-            "variants": comma_list(variants), "seeds": seed_list,
-            "iterations": iterations, "evaluate_n": evaluate_n,
-            "width": width, "refine": refine, "ema": ema, "dataset": dataset,
-            "data_dir": data_dir, "device": device, "out": out,
-        }  # fmt: skip
-        settings = build(MnistConfig, config, cli_values)
-        run(settings)
-    console.print((Path(settings.out) / "results.md").read_text())
+    Example: qaaan experiment mnist --ema 0.999 --iterations 15000 --seeds 0,1,2
+    """
+    from qaaan.experiments.mnist import run
+
+    options = from_layers(settings.MnistSettings, given, config, {})
+    run(options)
+    console.print((Path(options.out) / "results.md").read_text())
 
 
 @experiment_app.command("merge")
@@ -489,8 +480,9 @@ def plot_run(
     out: Annotated[Path | None, typer.Option(help="where to write (default: the run)")] = None,
 ) -> None:
     """Training curves (losses, L1, beta_eff, sampling share) and the class histogram."""
+    from qaaan import checkpoint as checkpoints
     from qaaan import metrics, plots
-    from qaaan.train import CHECKPOINT, generated_images, load_checkpoint
+    from qaaan.generation import generated_images
 
     target = out or checkpoint
     with one_line_errors():
@@ -499,7 +491,7 @@ def plot_run(
         written = [plots.training_curves(checkpoint, target / "curves.png")]
         images = generated_images(checkpoint, n, seed, "cpu")
         if images.shape[1:] == (1, 28, 28):
-            dataset = load_checkpoint(checkpoint / CHECKPOINT)["config"].get("dataset")
+            dataset = checkpoints.load(checkpoint / checkpoints.CHECKPOINT)["config"]["dataset"]
             classifier = metrics.load_classifier(metrics.classifier_for(dataset))
             coverage = metrics.mode_coverage(images, classifier)
             title = f"{n} generated images, KL to uniform {coverage['kl_to_uniform']:.3f}"

@@ -31,8 +31,8 @@ from torch.utils.data import Dataset
 from torchvision import transforms
 
 from qaaan.errors import ConfigError
+from qaaan.settings import DATASETS
 
-DATASETS = ("mnist", "mnist-10k", "fashion-mnist", "folder", "lsun")
 GREY_DATASETS = ("mnist", "mnist-10k", "fashion-mnist")
 DOWNLOAD_TIMEOUT = 30.0  # seconds without an answer before a download gives up
 MNIST_FILES = (

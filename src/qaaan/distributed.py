@@ -17,7 +17,10 @@ floating-point sums:
   (Eq. 11-12) and keeps an identical machine;
 - rank 0 alone writes checkpoints, logs and sample grids; resuming works as in one process.
 
-Without torchrun's environment (WORLD_SIZE unset or 1) everything here is a no-op.
+This module is the one seam between the training loop and the processes: the loop calls
+`World`'s collectives and `Reads.draw`, which are plain returns in one process, and never asks
+how many processes there are. Without torchrun's environment (WORLD_SIZE unset or 1) everything
+here is a no-op.
 """
 
 from __future__ import annotations
@@ -33,12 +36,18 @@ import torch.distributed._functional_collectives as functional_collectives
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from qaaan import samplers
+from qaaan.errors import ConfigError
+from qaaan.priors import BoltzmannPrior
+from qaaan.settings import TrainSettings
+
 COLLECTIVE_TIMEOUT = datetime.timedelta(hours=1)
 
 
 @dataclasses.dataclass(frozen=True)
 class World:
-    """This process's rank among `size` processes."""
+    """This process's rank among `size` processes, and the collectives the loop calls; in one
+    process every collective returns its input."""
 
     rank: int = 0
     size: int = 1
@@ -50,6 +59,36 @@ class World:
     def share(self, local_count: int) -> slice:
         """This rank's rows of a global batch of ``size * local_count`` rows."""
         return slice(self.rank * local_count, (self.rank + 1) * local_count)
+
+    def broadcast(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Rank 0's `tensor` on every rank (in place)."""
+        if self.size > 1:
+            dist.broadcast(tensor, 0)
+        return tensor
+
+    def gather(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The ranks' tensors concatenated along the first axis, in rank order, on every rank."""
+        if self.size == 1:
+            return tensor
+        parts = [torch.empty_like(tensor) for _ in range(self.size)]
+        dist.all_gather(parts, tensor.contiguous())
+        return torch.cat(parts)
+
+    def gather_objects(self, value: Any) -> list[Any]:
+        """Every rank's `value` (picklable), in rank order, on rank 0 (an empty list elsewhere)."""
+        if self.size == 1:
+            return [value]
+        gathered = [None] * self.size if self.is_main else None
+        dist.gather_object(value, gathered, dst=0)
+        return gathered or []
+
+    def average(self, value: float) -> float:
+        """The mean of a scalar over the ranks."""
+        if self.size == 1:
+            return value
+        total = torch.tensor([value], dtype=torch.float64)
+        dist.all_reduce(total)
+        return total.item() / self.size
 
 
 def start(device: torch.device) -> tuple[World, torch.device]:
@@ -140,35 +179,48 @@ def plain(module: nn.Module) -> nn.Module:
     return module.module if isinstance(module, DistributedDataParallel) else module
 
 
-def broadcast(tensor: torch.Tensor, world: World) -> torch.Tensor:
-    """Rank 0's `tensor` on every rank (in place)."""
-    if world.size > 1:
-        dist.broadcast(tensor, 0)
-    return tensor
+def reads_split(settings: TrainSettings, world_size: int) -> bool:
+    """Whether the processes share the machine's reads (split) or rank 0 draws them all and
+    broadcasts them (broadcast: the other ranks build no sampler, so a QPU is connected once).
+
+    auto: broadcast for the QPU path (one call per iteration), split for samplers that run here.
+    """
+    if world_size == 1 or settings.prior != "bm":
+        return False
+    mode = settings.bm_reads
+    if mode == "auto":
+        mode = "broadcast" if samplers.is_qpu_path(settings.sampler) else "split"
+    if mode == "split" and settings.bm_samples % world_size:
+        raise ConfigError(
+            f"bm_reads='split' needs bm_samples ({settings.bm_samples}) divisible by the "
+            f"{world_size} processes"
+        )
+    return mode == "split"
 
 
-def gather(tensor: torch.Tensor, world: World) -> torch.Tensor:
-    """The ranks' tensors concatenated along the first axis, in rank order, on every rank."""
-    if world.size == 1:
-        return tensor
-    parts = [torch.empty_like(tensor) for _ in range(world.size)]
-    dist.all_gather(parts, tensor.contiguous())
-    return torch.cat(parts)
+class Reads:
+    """The machine's samples of an iteration, the same on every rank: drawn by rank 0 and
+    broadcast, or a share drawn by each rank with its own chains and gathered (`reads_split`)."""
 
+    def __init__(self, settings: TrainSettings, world: World, device: torch.device):
+        self.world, self.device, self.latent = world, device, settings.latent
+        self.split = reads_split(settings, world.size)
+        self.draws = world.is_main or self.split  # with broadcast reads rank 0 alone draws
 
-def gather_objects(value: Any, world: World) -> list[Any]:
-    """Every rank's `value` (picklable), in rank order, on rank 0 (an empty list elsewhere)."""
-    if world.size == 1:
-        return [value]
-    gathered = [None] * world.size if world.is_main else None
-    dist.gather_object(value, gathered, dst=0)
-    return gathered or []
+    def draw(self, prior: BoltzmannPrior, count: int) -> torch.Tensor:
+        """`count` model samples of `prior`'s machine on every rank."""
+        if self.split:
+            return self.world.gather(prior.spins(count // self.world.size))
+        if self.draws:
+            return self.world.broadcast(prior.spins(count))
+        spins = torch.empty(count, self.latent, dtype=torch.float32, device=self.device)
+        return self.world.broadcast(spins)
 
+    def rank_states(self, prior: BoltzmannPrior) -> list[dict[str, Any]]:
+        """Every rank's sampler state, on rank 0, with split reads (each rank's chains differ)."""
+        state = prior.sampler.state_dict() if self.split else None
+        return self.world.gather_objects(state) if self.split else []
 
-def average(value: float, world: World) -> float:
-    """The mean of a scalar over the ranks."""
-    if world.size == 1:
-        return value
-    total = torch.tensor([value], dtype=torch.float64)
-    dist.all_reduce(total)
-    return total.item() / world.size
+    def load_rank_states(self, prior: BoltzmannPrior, states: list[dict[str, Any]]) -> None:
+        if self.split:
+            prior.sampler.load_state_dict(states[self.world.rank])

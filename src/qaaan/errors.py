@@ -33,6 +33,8 @@ def describe(error: ValidationError, prefix: str = "") -> str:
     key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
     message = first["msg"].removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
+    if first["type"] == "missing":
+        return f"{key} is required"
     if not first["loc"]:  # a rule joining several settings: the message names them
         return f"{key}: {message}" if key else message
     return f"{key} = {first['input']!r}: {message}"
@@ -42,11 +44,12 @@ def validate(model: type[Model], values: Any, prefix: str = "") -> Model:
     """`model` from `values` (a mapping), or a `ConfigError` naming the key, value and rule."""
     if not isinstance(values, dict):
         raise ConfigError(f"{prefix or 'settings'} = {values!r}: input should be a mapping")
-    unknown = sorted(str(key) for key in set(values) - set(model.model_fields))
-    if unknown:
+    allowed = [field.alias or name for name, field in model.model_fields.items()]
+    unknown = sorted(str(key) for key in set(values) - set(allowed))
+    if unknown and model.model_config.get("extra") != "allow":
         where = f" of {prefix}" if prefix else ""
         raise ConfigError(
-            f"unknown key(s){where} {', '.join(unknown)}; allowed: {', '.join(model.model_fields)}"
+            f"unknown key(s){where} {', '.join(unknown)}; allowed: {', '.join(allowed)}"
         )
     try:
         return model.model_validate(values)

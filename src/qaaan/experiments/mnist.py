@@ -11,26 +11,19 @@ already in the output folder are resumed or, when complete, only evaluated.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import statistics
 from pathlib import Path
-from typing import Any
 
 import torch
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from qaaan import data, metrics
-from qaaan.errors import ConfigError, check_nonnegative_int, check_positive_int, check_seed
-from qaaan.train import (
-    CHECKPOINT,
-    TrainConfig,
-    Trainer,
-    check_resumable,
-    generated_images,
-    load_checkpoint,
-)
+from qaaan import checkpoint, data, metrics
+from qaaan.errors import ConfigError, validate
+from qaaan.generation import generated_images
+from qaaan.loop import Trainer
+from qaaan.settings import MnistSettings, TrainSettings, build, resumed
 
 VARIANTS = {
     "uniform": {"prior": "uniform"},
@@ -48,58 +41,30 @@ VARIANTS = {
         "sampler_options": {"dead_fraction": 0.01},
     },
 }
-PAPER_VARIANTS = ("uniform", "gibbs", "sqa", "mock-dwave")  # the default table
 SCORES = ("inception_score", "fid", "kl_to_uniform", "smallest_share")
 
 
-@dataclasses.dataclass
-class MnistConfig:
-    """`qaaan experiment mnist`."""
-
-    dataset: str = "mnist"
-    data_dir: str | None = None
-    variants: list = dataclasses.field(default_factory=lambda: list(PAPER_VARIANTS))
-    seeds: list = dataclasses.field(default_factory=lambda: [0, 1, 2])
-    iterations: int = 3000
-    batch_size: int = 64
-    width: int = 32
-    refine: bool = True
-    ema: float = 0.0  # the generator's weight average (qaaan.averaging), e.g. 0.999
-    evaluate_n: int = 10_000
-    device: str = "auto"
-    out: str = "runs/mnist"
-
-
-def train_one(config: MnistConfig, variant: str, seed: int) -> Path:
+def train_one(config: MnistSettings, variant: str, seed: int) -> Path:
     """Trains (or resumes, or keeps) one run; returns its directory."""
     out = Path(config.out) / variant / f"seed{seed}"
-    settings = TrainConfig(
-        dataset=config.dataset, data_dir=config.data_dir, iterations=config.iterations,
-        batch_size=config.batch_size, width=config.width, refine=config.refine, ema=config.ema,
-        seed=seed, device=config.device, out=str(out), **VARIANTS[variant],
-    )  # fmt: skip
-    saved = (out / CHECKPOINT).exists()
-    if saved:
-        state = load_checkpoint(out / CHECKPOINT)
+    shared = {"iterations", "batch_size", "width", "refine", "ema", "dataset", "data_dir", "device"}
+    values = {**config.model_dump(include=shared), "seed": seed, "out": str(out)}
+    settings = build(TrainSettings, values, VARIANTS[variant])
+    path = out / checkpoint.CHECKPOINT
+    if path.exists():
+        state = checkpoint.load(path)
         try:
-            check_resumable(state["config"], settings)
+            resumed(TrainSettings, state["config"], settings.public())
         except ConfigError as error:
             raise ConfigError(f"{str(out)!r} holds a run with other settings ({error})") from None
         if state["iteration"] >= config.iterations:
             return out
-    Trainer(settings, resume=saved).run()
+    Trainer(settings, resume=path.exists()).run()
     return out
 
 
-def run(config: MnistConfig) -> dict:
-    unknown = sorted(set(config.variants) - set(VARIANTS))
-    if unknown:
-        raise ConfigError(
-            f"unknown variant(s) {', '.join(unknown)}; allowed: {', '.join(VARIANTS)}"
-        )
-    for name in ("iterations", "evaluate_n"):
-        check_positive_int(name, getattr(config, name))
-    check_seeds(config.seeds)
+def run(config: MnistSettings) -> dict:
+    """Trains and scores every variant and seed; writes the table."""
     classifier = metrics.load_classifier("mnist")
     test = data.load("mnist", config.data_dir, train=False)
     reference = test.batch(torch.arange(len(test)))
@@ -120,7 +85,7 @@ def run(config: MnistConfig) -> dict:
 
 
 def write_results(
-    config: MnistConfig, results: dict[str, list[dict]], grids: dict[str, torch.Tensor]
+    config: MnistSettings, results: dict[str, list[dict]], grids: dict[str, torch.Tensor]
 ) -> dict:
     """Writes results.json, results.md (mean ± std over seeds) and, given images, grids.png."""
     summary = {
@@ -136,9 +101,7 @@ def write_results(
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(
-        json.dumps(
-            {"config": dataclasses.asdict(config), "summary": summary, "runs": results}, indent=1
-        )
+        json.dumps({"config": config.model_dump(), "summary": summary, "runs": results}, indent=1)
     )
     (out / "results.md").write_text(markdown_table(summary, config))
     if grids:
@@ -183,8 +146,8 @@ def merge(paths: list[Path], out: Path) -> dict:
         listed = "; ".join(f"{v}: {', '.join(map(str, s))}" for v, s in seeds.items())
         raise ConfigError(f"every prior needs the same seeds to compare, got {listed}")
     variants = sorted(runs, key=list(VARIANTS).index)
-    config = MnistConfig(
-        **{**first, "variants": variants, "seeds": seeds[variants[0]], "out": str(out)}
+    config = validate(
+        MnistSettings, {**first, "variants": variants, "seeds": seeds[variants[0]], "out": str(out)}
     )
     results = {variant: [runs[variant][seed] for seed in config.seeds] for variant in variants}
     return write_results(config, results, grids={})
@@ -194,10 +157,10 @@ def read_results(path: Path) -> dict:
     """One results.json written by `qaaan experiment mnist`."""
     try:
         part = json.loads(path.read_text())
-        missing = {f.name for f in dataclasses.fields(MnistConfig)} - set(part["config"])
+        missing = set(MnistSettings.model_fields) - set(part["config"])
         if missing:
             raise ValueError(f"its config lacks {', '.join(sorted(missing))}")
-        MnistConfig(**part["config"])
+        validate(MnistSettings, part["config"])
         rows = [row for variant in part["runs"] for row in part["runs"][variant]]
         if not rows or not set(part["runs"]) <= set(VARIANTS):
             raise ValueError(f"runs of {', '.join(part['runs']) or 'no prior'}")
@@ -214,20 +177,7 @@ def read_results(path: Path) -> dict:
     return part
 
 
-def check_seeds(seeds: Any) -> None:
-    """A non-empty list of distinct seeds: a seed given twice would count one run twice."""
-    if not isinstance(seeds, list) or not seeds:
-        raise ConfigError(
-            f"seeds must be a non-empty list of distinct integers >= 0, e.g. [3, 4], got {seeds!r}"
-        )
-    for seed in seeds:
-        check_seed(check_nonnegative_int("seed", seed))
-    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
-    if repeated:
-        raise ConfigError(f"seeds must differ; repeated: {', '.join(map(str, repeated))}")
-
-
-def markdown_table(summary: dict, config: MnistConfig) -> str:
+def markdown_table(summary: dict, config: MnistSettings) -> str:
     lines = [
         f"seeds {', '.join(map(str, config.seeds))}; {config.iterations} iterations, "
         f"batch {config.batch_size}, "

@@ -14,7 +14,6 @@ shows the mean and standard deviation over them.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from tqdm import tqdm
 
 from qaaan import data, samplers, topology
 from qaaan.bm import BoltzmannMachine, correlation_matrix
-from qaaan.errors import ConfigError, check_positive_int
+from qaaan.settings import TopologySettings
 
 # the paper's learning rates; iterations so that the curves flatten and the default run of all
 # three samplers x 3 topologies x 5 seeds stays near 8 minutes on 2 CPU cores
@@ -34,24 +33,6 @@ SAMPLER_SETTINGS = {
     "sqa": {"options": {}, "lr": 0.03, "iterations": 150},
     "mock-dwave": {"options": {"substitute": "sqa"}, "lr": 0.03, "iterations": 150},
 }
-
-
-@dataclasses.dataclass
-class TopologyConfig:
-    """`qaaan experiment topology`."""
-
-    dataset: str = "mnist"
-    data_dir: str | None = None
-    topologies: list = dataclasses.field(
-        default_factory=lambda: ["complete", "bipartite", "chimera"]
-    )
-    samplers: list = dataclasses.field(default_factory=lambda: list(SAMPLER_SETTINGS))
-    runs: int = 5
-    iterations: int | None = None  # None: each sampler's own (SAMPLER_SETTINGS)
-    batch_size: int = 500
-    model_samples: int = 1000
-    seed: int = 0
-    out: str = "runs/topology"
 
 
 def intensities_6x6(dataset: str, data_dir: str | None) -> torch.Tensor:
@@ -75,16 +56,8 @@ def l1_metric(exact: torch.Tensor, model_spins: torch.Tensor) -> float:
     return gap.triu(diagonal=1).sum().item()
 
 
-def run(config: TopologyConfig) -> dict:
+def run(config: TopologySettings) -> dict:
     """Trains every (sampler, topology, seed); writes the curves (CSV, JSON) and the figure."""
-    for name in config.samplers:
-        if name not in SAMPLER_SETTINGS:
-            allowed = ", ".join(SAMPLER_SETTINGS)
-            raise ConfigError(f"unknown sampler {name!r} for this experiment; allowed: {allowed}")
-    for name in ("runs", "batch_size", "model_samples"):
-        check_positive_int(name, getattr(config, name))
-    if config.iterations is not None:
-        check_positive_int("iterations", config.iterations)
     graphs = {name: topology.make(name, 36) for name in config.topologies}
     intensities = intensities_6x6(config.dataset, config.data_dir)
     exact = exact_data_correlations(intensities)
@@ -121,7 +94,7 @@ def run(config: TopologyConfig) -> dict:
     return write_outputs(config, curves)
 
 
-def write_outputs(config: TopologyConfig, curves: dict) -> dict:
+def write_outputs(config: TopologySettings, curves: dict) -> dict:
     out = Path(config.out)
     summary = {}
     with open(out / "topology.csv", "w", newline="") as handle:
@@ -141,9 +114,7 @@ def write_outputs(config: TopologyConfig, curves: dict) -> dict:
                     "first_l1_mean": float(sum(curve[0] for curve in runs) / len(runs)),
                 }
     (out / "topology.json").write_text(
-        json.dumps(
-            {"config": dataclasses.asdict(config), "summary": summary, "curves": curves}, indent=1
-        )
+        json.dumps({"config": config.model_dump(), "summary": summary, "curves": curves}, indent=1)
     )
     plot(curves, out / "topology.png")
     return summary

@@ -4,58 +4,106 @@
     spins = s.sample(bm, 1000)          # (1000, N) tensor of ±1
     samplers.available()                # the registered names
 
-Users add their own with `register`: any `Sampler` subclass, or any dimod sampler wrapped in
-`DimodSampler`.
+Every sampler declares its options as a pydantic model (``Sampler.Options``), against which
+`make` and the settings' ``sampler_options`` are checked. Users add their own with `register`,
+and installed packages through the entry-point group ``qaaan.samplers`` (name = a `Sampler`
+subclass, or a factory taking the options as keywords); ``dimod`` wraps any dimod sampler.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from typing import Any
 
-from qaaan.errors import ConfigError
+from qaaan.errors import ConfigError, first_line, validate
 from qaaan.samplers.base import Sampler, TorchDimodSampler
-from qaaan.samplers.dimod_backed import DimodSampler, OpenJijSQA, SimulatedAnnealing
+from qaaan.samplers.dimod_backed import AnyDimodSampler, OpenJijSQA, SimulatedAnnealing
 from qaaan.samplers.exact import ExactSampler, boltzmann_distribution, exact_moments
 from qaaan.samplers.gibbs import GibbsSampler
 from qaaan.samplers.hardware import DWave, MockDWave, QPUSampler
+from qaaan.samplers.options import SamplerOptions
 from qaaan.samplers.sqa import SQASampler
 
-_REGISTRY: dict[str, type[Sampler]] = {}
+ENTRY_POINTS = "qaaan.samplers"
+SamplerFactory = Callable[..., Sampler]
+_REGISTRY: dict[str, SamplerFactory] = {}
+_plugins_loaded = False
 
 
-def register(name: str, sampler_class: type[Sampler]) -> None:
-    """Makes `sampler_class` available to `make` (and so to the CLI) as `name`."""
-    _REGISTRY[name] = sampler_class
+def register(name: str, factory: SamplerFactory) -> None:
+    """Makes `factory` (a `Sampler` subclass, or a callable taking the options as keywords and
+    returning a `Sampler`) available to `make`, and so to the CLI, as `name`."""
+    _REGISTRY[name] = factory
+
+
+def _load_plugins() -> None:
+    """Registers the samplers of installed packages (entry-point group ``qaaan.samplers``)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for entry in entry_points(group=ENTRY_POINTS):
+        try:
+            register(entry.name, entry.load())
+        except Exception as error:  # a broken plugin must not break the other samplers
+            register(entry.name, _broken(entry.value, error))
+
+
+def _broken(value: str, error: Exception) -> SamplerFactory:
+    def refuse(**options: Any) -> Sampler:
+        raise ConfigError(f"the sampler plugin {value!r} failed to load: {first_line(error)}")
+
+    return refuse
 
 
 def available() -> list[str]:
     """The names `make` knows."""
+    _load_plugins()
     return sorted(_REGISTRY)
 
 
-def option_names(name: str) -> list[str]:
-    """The keyword options of the sampler registered as `name`."""
-    if not isinstance(name, str) or name not in _REGISTRY:
+def factory(name: str) -> SamplerFactory:
+    """What `make` calls for `name`; an unknown name is refused, naming the known ones."""
+    if not isinstance(name, str) or name not in available():
         raise ConfigError(f"unknown sampler {name!r}; available: {', '.join(available())}")
-    return _REGISTRY[name].option_names()
+    return _REGISTRY[name]
+
+
+def options_model(name: str) -> type[SamplerOptions] | None:
+    """The options model of the sampler `name`, or None if it declares none (a factory)."""
+    found = getattr(factory(name), "Options", None)
+    return None if found is None or found is SamplerOptions else found
+
+
+def option_names(name: str) -> list[str]:
+    """The options the sampler `name` declares (none for a factory that declares none)."""
+    model = options_model(name)
+    return [] if model is None else [f.alias or n for n, f in model.model_fields.items()]
+
+
+def check(name: str, options: dict[str, Any]) -> None:
+    """Refuses, in one line, an unknown sampler or options its model does not allow."""
+    model = options_model(name)
+    if model is not None:
+        validate(model, options, prefix="sampler_options")
+
+
+def secret_names(name: str) -> frozenset[str]:
+    """The options of sampler `name` that carry credentials (never saved or logged)."""
+    model = options_model(name) or SamplerOptions
+    return model.secret_names()
 
 
 def is_qpu_path(name: str) -> bool:
     """Whether the sampler registered as `name` goes through the QPU path (a QPU, or a mock)."""
-    option_names(name)  # an unknown name is refused
-    return issubclass(_REGISTRY[name], QPUSampler)
+    found = factory(name)
+    return isinstance(found, type) and issubclass(found, QPUSampler)
 
 
 def make(name: str, **options: Any) -> Sampler:
     """The sampler registered as `name`, built with its keyword `options`."""
-    allowed = option_names(name)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ConfigError(
-            f"unknown option(s) {', '.join(unknown)} for sampler {name!r}; "
-            f"allowed: {', '.join(allowed)}"
-        )
-    return _REGISTRY[name](**options)
+    return factory(name)(**options)
 
 
 for _sampler_class in (
@@ -64,14 +112,15 @@ for _sampler_class in (
     SQASampler,
     SimulatedAnnealing,
     OpenJijSQA,
+    AnyDimodSampler,
     MockDWave,
     DWave,
 ):
     register(_sampler_class.name, _sampler_class)
 
 __all__ = [
+    "AnyDimodSampler",
     "DWave",
-    "DimodSampler",
     "ExactSampler",
     "GibbsSampler",
     "MockDWave",
@@ -83,8 +132,12 @@ __all__ = [
     "TorchDimodSampler",
     "available",
     "boltzmann_distribution",
+    "check",
     "exact_moments",
+    "factory",
     "make",
     "option_names",
+    "options_model",
     "register",
+    "secret_names",
 ]

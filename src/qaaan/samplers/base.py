@@ -2,14 +2,15 @@
 
 A `Sampler` draws ``num_reads`` spin configurations (±1 float tensors, shape (num_reads, N)) from
 a `BoltzmannMachine`; after each call ``info`` holds what the call measured (chain breaks,
-scale factors, ...). Torch samplers are also `dimod.Sampler` subclasses through `TorchDimodSampler`,
-so any Ocean tool (e.g. ``MockDWaveSampler(substitute_sampler=...)``) can use them.
+scale factors, ...). Its options are one pydantic model, ``Options`` (`qaaan.samplers.options`),
+checked when the sampler is built. Torch samplers are also `dimod.Sampler` subclasses through
+`TorchDimodSampler`, so any Ocean tool (e.g. ``MockDWaveSampler(substitute_sampler=...)``) can
+use them.
 """
 
 from __future__ import annotations
 
 import abc
-import inspect
 from typing import Any, ClassVar
 
 import dimod
@@ -17,14 +18,26 @@ import numpy as np
 import torch
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import ConfigError, check_positive_int
+from qaaan.errors import ConfigError, validate
+from qaaan.samplers.options import SamplerOptions
+
+
+def check_num_reads(num_reads: Any) -> int:
+    if isinstance(num_reads, bool) or not isinstance(num_reads, int) or num_reads < 1:
+        raise ConfigError(f"num_reads must be a positive integer, got {num_reads!r}")
+    return num_reads
 
 
 class Sampler(abc.ABC):
     """Draws spin configurations from a Boltzmann machine."""
 
     name: ClassVar[str] = ""
+    Options: ClassVar[type[SamplerOptions]] = SamplerOptions
     info: dict[str, Any]
+
+    def __init__(self, **options: Any):
+        self.options = validate(self.Options, options, prefix="sampler_options")
+        self.info = {}
 
     @abc.abstractmethod
     def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
@@ -39,11 +52,19 @@ class Sampler(abc.ABC):
         if state:
             raise ConfigError(f"{type(self).__name__} keeps no state, got {sorted(state)}")
 
+    def fork(self, seed: int) -> Sampler:
+        """A sampler with these options and a fresh random state from `seed`, for draws that
+        must leave this sampler's state alone (sample grids, ``qaaan sample``). A sampler that
+        holds costly resources (a QPU connection, embeddings) shares them with its forks."""
+        options = self.options.keywords()
+        if "seed" in options:
+            options["seed"] = seed
+        return type(self)(**options)
+
     @classmethod
     def option_names(cls) -> list[str]:
         """The keyword options `qaaan.samplers.make` accepts for this sampler."""
-        parameters = inspect.signature(cls.__init__).parameters.values()
-        return [p.name for p in parameters if p.name != "self" and p.kind is p.KEYWORD_ONLY]
+        return list(cls.Options.model_fields)
 
 
 class TorchDimodSampler(Sampler, dimod.Sampler):
@@ -56,10 +77,9 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
     sampler replays the same sequence.
     """
 
-    def __init__(self, *, seed: int | None, **options: Any):
-        self.options = {"seed": seed, **options}
-        self.info = {}
-        self._dimod_seeds = np.random.default_rng(seed)
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._dimod_seeds = np.random.default_rng(self.options.seed)
 
     @abc.abstractmethod
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
@@ -80,29 +100,26 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
         return {}
 
     def sample(self, model, num_reads: int = 1, **options: Any):  # type: ignore[override]
-        check_positive_int("num_reads", num_reads)
+        check_num_reads(num_reads)
         if isinstance(model, BoltzmannMachine):
             if options:
                 raise ConfigError(f"options {sorted(options)} go to the constructor, not sample()")
-            return self.draw(model, num_reads)
+            with torch.no_grad():
+                return self.draw(model, num_reads)
         return self._sample_bqm(model, num_reads, options)
 
     def _sample_bqm(self, bqm: dimod.BinaryQuadraticModel, num_reads: int, options: dict):
-        unknown = sorted(set(options) - set(self.option_names()))
-        if unknown:
-            raise ConfigError(
-                f"unknown option(s) {unknown} for {type(self).__name__}; "
-                f"allowed: {', '.join(self.option_names())}"
-            )
         spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
+        merged = {**self.options.keywords(), **options}
+        if options.get("seed") is None:
+            merged["seed"] = int(self._dimod_seeds.integers(2**62))
+        copy = type(self)(**merged)  # checks the options
         if len(spin_bqm.variables) == 0:
             samples = np.empty((num_reads, 0), dtype=np.int8)
         else:
-            merged = {**self.options, **options}
-            if options.get("seed") is None:
-                merged["seed"] = int(self._dimod_seeds.integers(2**62))
             machine = BoltzmannMachine.from_bqm(spin_bqm)
-            samples = type(self)(**merged).draw(machine, num_reads).cpu().numpy()
+            with torch.no_grad():
+                samples = copy.draw(machine, num_reads).cpu().numpy()
         sampleset = dimod.SampleSet.from_samples_bqm(
             (samples.astype(np.int8), list(spin_bqm.variables)), spin_bqm
         )

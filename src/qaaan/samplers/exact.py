@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import torch
+from pydantic import Field
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import (
-    ConfigError,
-    check_positive_float,
-    check_seed,
-)
+from qaaan.errors import ConfigError
 from qaaan.samplers.base import TorchDimodSampler
+from qaaan.samplers.options import Beta, SamplerOptions, Seed
 
 MAX_NODES = 20
 
@@ -29,8 +27,8 @@ def boltzmann_distribution(
     if bm.num_nodes > MAX_NODES:
         raise ConfigError(f"exact enumeration needs N <= {MAX_NODES}, got N = {bm.num_nodes}")
     states = all_states(bm.num_nodes)
-    h = bm.h.double().cpu()
-    coupling = bm.coupling_matrix().double().cpu()
+    h = bm.h.detach().double().cpu()
+    coupling = bm.coupling_matrix().detach().double().cpu()
     energies = -(states @ h) - 0.5 * ((states @ coupling) * states).sum(dim=1)
     return states, torch.softmax(-beta * energies, dim=0)
 
@@ -44,14 +42,18 @@ def exact_moments(bm: BoltzmannMachine, beta: float = 1.0) -> tuple[torch.Tensor
 
 
 class ExactSampler(TorchDimodSampler):
-    """Independent draws from the enumerated distribution, N <= 20. Options: beta, seed."""
+    """Independent draws from the enumerated distribution, N <= 20."""
 
     name = "exact"
 
-    def __init__(self, *, beta: float = 1.0, seed: int | None = None):
-        self.beta = check_positive_float("beta", beta)
-        super().__init__(beta=self.beta, seed=check_seed(seed))
+    class Options(SamplerOptions):
+        beta: Beta = Field(1.0, description="inverse temperature of Eq. 3")
+        seed: Seed | None = Field(None, description="seed of the draws (None: random)")
+
+    def __init__(self, **options):
+        super().__init__(**options)
         self.generator = torch.Generator()
+        seed = self.options.seed
         self.generator.manual_seed(seed if seed is not None else torch.seed())
 
     def state_dict(self) -> dict:
@@ -62,7 +64,7 @@ class ExactSampler(TorchDimodSampler):
         self.generator.set_state(state["generator"])
 
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
-        states, probabilities = boltzmann_distribution(bm, self.beta)
+        states, probabilities = boltzmann_distribution(bm, self.options.beta)
         rows = torch.multinomial(
             probabilities, num_reads, replacement=True, generator=self.generator
         )

@@ -14,54 +14,39 @@ kernel on CPU, torch block updates on CUDA), both tested against exact enumerati
 from __future__ import annotations
 
 import torch
+from pydantic import Field
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import (
-    check_choice,
-    check_nonnegative_int,
-    check_positive_float,
-    check_positive_int,
-    check_seed,
-)
 from qaaan.samplers import kernels
+from qaaan.samplers.options import Beta, SamplerOptions, Seed
 
 
 class GibbsSampler(kernels.ChainSampler):
-    """Persistent block Gibbs chains. Options: sweeps, burn_in, beta, seed, backend."""
+    """Persistent block Gibbs chains."""
 
     name = "gibbs"
 
-    def __init__(
-        self,
-        *,
-        sweeps: int = 1,
-        burn_in: int = 100,
-        beta: float = 1.0,
-        seed: int | None = None,
-        backend: str = "auto",
-    ):
-        self.sweeps = check_positive_int("sweeps", sweeps)
-        self.burn_in = check_nonnegative_int("burn_in", burn_in)
-        self.beta = check_positive_float("beta", beta)
-        self.backend = check_choice("backend", backend, kernels.BACKENDS)
-        super().__init__(
-            sweeps=self.sweeps,
-            burn_in=self.burn_in,
-            beta=self.beta,
-            seed=check_seed(seed),
-            backend=self.backend,
-        )
+    class Options(SamplerOptions):
+        sweeps: int = Field(1, ge=1, description="sweeps of every chain per call")
+        burn_in: int = Field(100, ge=0, description="sweeps of fresh chains before their first use")
+        beta: Beta = Field(1.0, description="inverse temperature of Eq. 3")
+        seed: Seed | None = Field(None, description="seed of the chains (None: random)")
+        backend: kernels.Backend = Field("auto", description="auto, numba (CPU) or torch")
 
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         shape = (1, bm.num_nodes, num_reads)
         chains = self.chains
         if chains is None or chains.spins.shape != shape or chains.spins.device != bm.device:
             self.chains = kernels.Chains.random(shape, bm.device, self.numpy_rng)
-            self._run(bm, self.burn_in)
-        self._run(bm, self.sweeps)
-        self.info = {"sweeps": self.sweeps, "backend": kernels.backend_for(self.backend, bm.device)}
+            self._run(bm, self.options.burn_in)
+        self._run(bm, self.options.sweeps)
+        backend = kernels.backend_for(self.options.backend, bm.device)
+        self.info = {"sweeps": self.options.sweeps, "backend": backend}
         return self.chains.spins[0].T.contiguous()
 
     def _run(self, bm: BoltzmannMachine, sweeps: int) -> None:
         # one slice at Gamma = 0 (slice coupling < 0): the classical heat bath of Eq. 4
-        self.chains.sweep(bm, self.colours(bm), [self.beta] * sweeps, [-1.0] * sweeps, self.backend)
+        beta = self.options.beta
+        self.chains.sweep(
+            bm, self.colours(bm), [beta] * sweeps, [-1.0] * sweeps, self.options.backend
+        )

@@ -30,6 +30,8 @@ Two implementations of the same sweep:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numba
 import numpy as np
 import torch
@@ -40,7 +42,7 @@ from qaaan.samplers.base import TorchDimodSampler
 from qaaan.topology import colour_classes
 
 CHAINS_PER_BLOCK = 256
-BACKENDS = ("auto", "numba", "torch")
+Backend = Literal["auto", "numba", "torch"]
 
 
 @numba.njit(inline="always")
@@ -279,9 +281,9 @@ class Chains:
 class ChainSampler(TorchDimodSampler):
     """A torch sampler whose state is its chains and a numpy generator (`gibbs`, `sqa`)."""
 
-    def __init__(self, *, seed: int | None, **options):
-        super().__init__(seed=seed, **options)
-        self.numpy_rng = np.random.default_rng(seed)
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.numpy_rng = np.random.default_rng(self.options.seed)
         self.chains: Chains | None = None
         self._coloured: tuple = (None, [])  # (graph, its colour classes), computed once per graph
 

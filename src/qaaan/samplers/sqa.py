@@ -21,22 +21,17 @@ slice with the lowest energy, what OpenJij returns).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
+from pydantic import Field, field_validator
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import (
-    ConfigError,
-    check_choice,
-    check_positive_float,
-    check_positive_int,
-    check_seed,
-)
+from qaaan.errors import ConfigError
 from qaaan.samplers import kernels
+from qaaan.samplers.options import Beta, SamplerOptions, Seed
 
-RETURN_SLICES = ("random", "all", "lowest")
 LOCKED = -1.0  # the kernel's mark for Gamma = 0: slices locked together
 
 
@@ -76,69 +71,71 @@ def sweep_parameters(
 class SQASampler(kernels.ChainSampler):
     """Simulated quantum annealing (path-integral Monte Carlo), vectorised over reads and slices.
 
-    Options: beta, gamma (Gamma0), trotter (1 or even), sweeps per anneal, schedule, seed,
-    return_slices, initial_state (None, spins, or 'persistent'), backend. The defaults (4 slices,
-    64 sweeps) keep 1000 reads of a 100-spin machine near 30 ms, cheap enough to run every
-    training iteration; raise them for a more faithful anneal.
+    The defaults (4 slices, 64 sweeps) keep 1000 reads of a 100-spin machine near 30 ms, cheap
+    enough to run every training iteration; raise them for a more faithful anneal.
     """
 
     name = "sqa"
 
-    def __init__(
-        self,
-        *,
-        beta: float = 1.0,
-        gamma: float = 1.0,
-        trotter: int = 4,
-        sweeps: int = 64,
-        schedule: Any = "linear",
-        seed: int | None = None,
-        return_slices: str = "random",
-        initial_state: Any = None,
-        backend: str = "auto",
-    ):
-        self.beta = check_positive_float("beta", beta)
-        self.gamma = check_positive_float("gamma", gamma)
-        self.trotter = check_positive_int("trotter", trotter)
-        if self.trotter > 1 and self.trotter % 2:
-            raise ConfigError(
-                f"trotter must be 1 or even (slices are updated by parity), got {trotter}"
-            )
-        self.sweeps = check_positive_int("sweeps", sweeps)
-        self.schedule = parse_schedule(schedule)
-        self.return_slices = check_choice("return_slices", return_slices, RETURN_SLICES)
-        self.backend = check_choice("backend", backend, kernels.BACKENDS)
-        self.initial_state = _check_initial_state(initial_state)
-        super().__init__(
-            beta=self.beta,
-            gamma=self.gamma,
-            trotter=self.trotter,
-            sweeps=self.sweeps,
-            schedule=schedule,
-            seed=check_seed(seed),
-            return_slices=self.return_slices,
-            initial_state=initial_state,
-            backend=self.backend,
+    class Options(SamplerOptions):
+        beta: Beta = Field(1.0, description="inverse temperature of the simulation")
+        gamma: Beta = Field(1.0, description="transverse field Gamma0 at s = 0")
+        trotter: int = Field(4, ge=1, description="imaginary-time slices P (1 or even)")
+        sweeps: int = Field(64, ge=1, description="sweeps per anneal")
+        schedule: Any = Field(
+            "linear", description="'linear' or (t, s) points, t from 0 to 1, s in [0, 1]"
         )
+        seed: Seed | None = Field(None, description="seed of the slices (None: random)")
+        return_slices: Literal["random", "all", "lowest"] = Field(
+            "random", description="slices returned per read"
+        )
+        initial_state: Any = Field(
+            None, description="None (random), 'persistent' (the previous reads) or spins"
+        )
+        backend: kernels.Backend = Field("auto", description="auto, numba (CPU) or torch")
+
+        @field_validator("trotter")
+        @classmethod
+        def _one_or_even(cls, trotter: int) -> int:
+            if trotter > 1 and trotter % 2:
+                raise ValueError("must be 1 or even (slices are updated by parity)")
+            return trotter
+
+        @field_validator("schedule")
+        @classmethod
+        def _schedule(cls, schedule: Any) -> Any:
+            parse_schedule(schedule)
+            return schedule
+
+        @field_validator("initial_state")
+        @classmethod
+        def _initial_state(cls, initial_state: Any) -> Any:
+            _check_initial_state(initial_state)
+            return initial_state
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.schedule = parse_schedule(self.options.schedule)
+        self.initial_state = _check_initial_state(self.options.initial_state)
         self.field_scales, self.slice_couplings = sweep_parameters(
-            self.schedule, self.sweeps, self.beta, self.gamma, self.trotter
+            self.schedule,
+            *(getattr(self.options, k) for k in ("sweeps", "beta", "gamma", "trotter")),
         )
 
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         self.chains = self._initial_chains(bm, num_reads)
-        self.chains.sweep(
-            bm, self.colours(bm), self.field_scales, self.slice_couplings, self.backend
-        )
+        backend = self.options.backend
+        self.chains.sweep(bm, self.colours(bm), self.field_scales, self.slice_couplings, backend)
         self.info = {
-            "sweeps": self.sweeps,
-            "trotter": self.trotter,
+            "sweeps": self.options.sweeps,
+            "trotter": self.options.trotter,
             "final_s": float(self.schedule[1][-1]),
-            "backend": kernels.backend_for(self.backend, bm.device),
+            "backend": kernels.backend_for(backend, bm.device),
         }
         return self._returned_slices(bm, self.chains.spins)
 
     def _initial_chains(self, bm: BoltzmannMachine, num_reads: int) -> kernels.Chains:
-        shape = (self.trotter, bm.num_nodes, num_reads)
+        shape = (self.options.trotter, bm.num_nodes, num_reads)
         start = self.initial_state
         if isinstance(start, str):  # 'persistent': continue from the previous call's slices
             previous = self.chains
@@ -160,9 +157,9 @@ class SQASampler(kernels.ChainSampler):
     def _returned_slices(self, bm: BoltzmannMachine, spins: torch.Tensor) -> torch.Tensor:
         num_slices, num_nodes, num_reads = spins.shape
         by_read = spins.permute(2, 0, 1)  # (reads, slices, N)
-        if self.return_slices == "all":
+        if self.options.return_slices == "all":
             return by_read.reshape(num_reads * num_slices, num_nodes).contiguous()
-        if self.return_slices == "random":
+        if self.options.return_slices == "random":
             chosen = torch.as_tensor(self.numpy_rng.integers(num_slices, size=num_reads))
         else:
             energies = bm.energy(by_read.reshape(-1, num_nodes)).reshape(num_reads, num_slices)

@@ -1,0 +1,112 @@
+"""The generator's latent distribution (paper Fig. 1): noise, or a Boltzmann machine and its
+sampler, whose spins are reparameterised into continuous latents (Eq. 14-16).
+
+A prior gives the generator ``count`` latent vectors; the Boltzmann prior also owns the machine
+that learns the feature distribution (`qaaan.bm`) and the sampler that draws from it, built once
+per run: training, sample grids, the weight average's statistics and ``qaaan sample`` all use
+that sampler (previews through `Sampler.fork`, so they leave the training's chains alone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from qaaan import samplers, topology
+from qaaan.bm import BoltzmannMachine
+from qaaan.reparam import reparameterize
+from qaaan.settings import TrainSettings
+
+RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is (seed + r * stride) mod 2**63
+
+
+class NoisePrior:
+    """Uniform noise on [-1, 1] (the DCGAN baseline) or standard normal noise."""
+
+    bm = None
+    sampler = None
+
+    def __init__(self, kind: str, size: int, device: torch.device):
+        self.kind, self.size, self.device = kind, size, device
+
+    def latent(self, spins: None, count: int, rng: torch.Generator) -> torch.Tensor:
+        shape = (count, self.size)
+        if self.kind == "uniform":
+            return (2 * torch.rand(shape, generator=rng) - 1).to(self.device)
+        return torch.randn(shape, generator=rng).to(self.device)
+
+    def preview_latent(self, count: int, seed: int) -> torch.Tensor:
+        """`count` latent vectors for grids and `qaaan sample`, the same for the same seed."""
+        return self.latent(None, count, torch.Generator().manual_seed(seed))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+class BoltzmannPrior:
+    """A Boltzmann machine on the settings' graph, sampled by the settings' sampler."""
+
+    def __init__(self, settings: TrainSettings, device: torch.device, rank: int, draws: bool):
+        """`rank`: under torchrun each rank's sampler gets its own seed (for split reads).
+        `draws`: whether this process draws samples; if not, it builds no sampler (no QPU
+        connection or embedding), only the machine."""
+        graph = topology.make(settings.topology, settings.latent)
+        self.bm = BoltzmannMachine(graph, seed=settings.seed, device=device)
+        self.settings, self.device = settings, device
+        self.sampler = self._make_sampler(rank) if draws else None
+
+    def _make_sampler(self, rank: int) -> samplers.Sampler:
+        """The settings' sampler, seeded by the run's seed unless its options name one."""
+        options = dict(self.settings.sampler_options)
+        if "seed" in samplers.option_names(self.settings.sampler):
+            seed = options.get("seed", self.settings.seed)
+            options["seed"] = rank_seed(seed, rank) if rank and seed is not None else seed
+        return samplers.make(self.settings.sampler, **options)
+
+    def spins(self, count: int) -> torch.Tensor:
+        """`count` model samples of the machine (Eq. 3, 8): (count, latent) ±1 float32."""
+        return self.sampler.sample(self.bm, count).to(self.device, torch.float32)
+
+    def latent(self, spins: torch.Tensor, count: int, rng: torch.Generator) -> torch.Tensor:
+        """`count` latent vectors from a random subset of the model samples: consecutive
+        iterations then feed the generator from all the persistent chains, not the same few."""
+        chosen = spins[torch.randperm(spins.shape[0], generator=rng)[:count]]
+        return self._continuous(chosen, rng)
+
+    def preview_latent(self, count: int, seed: int) -> torch.Tensor:
+        """`count` latent vectors for grids and `qaaan sample`: drawn from the machine as it is
+        now by the run's sampler forked with `seed`, so the same seed gives the same latents and
+        the training's chains and random state are left alone."""
+        spins = self.sampler.fork(seed).sample(self.bm, count)
+        return self._continuous(spins, torch.Generator().manual_seed(seed))
+
+    def _continuous(self, spins: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        continuous = reparameterize(spins.cpu(), self.settings.alpha, rng)
+        return continuous.to(self.device, torch.get_default_dtype())
+
+    def state_dict(self) -> dict[str, Any]:
+        sampler = self.sampler.state_dict() if self.sampler is not None else {}
+        return {"bm": self.bm.state_dict(), "sampler": sampler}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.bm.load_state_dict(state["bm"])
+        if self.sampler is not None:
+            self.sampler.load_state_dict(state["sampler"])
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """Rank r's sampler seed under torchrun: its own chains, within what samplers take."""
+    return (seed + rank * RANK_SEED_STRIDE) % 2**63
+
+
+def make(
+    settings: TrainSettings, device: torch.device, rank: int = 0, draws: bool = True
+) -> NoisePrior | BoltzmannPrior:
+    """The prior the settings name (see `BoltzmannPrior` for `rank` and `draws`)."""
+    if settings.prior == "bm":
+        return BoltzmannPrior(settings, device, rank, draws)
+    return NoisePrior(settings.prior, settings.latent, device)

@@ -1,0 +1,361 @@
+"""Every setting of a command, declared once: one pydantic model per command, and the presets.
+
+Each field holds its type, default, range and a one-line description. From these come the
+command-line options (`qaaan.cli`), the loading and checking of ``--config`` files (TOML or
+YAML, nested values included), which settings may change on ``--resume`` (fields marked
+``resumable``), the settings saved with a checkpoint, and the settings tables of the
+documentation (`markdown_table`, ``python -m qaaan.settings``). A sampler's own options are
+declared the same way, by the sampler (`qaaan.samplers.options`).
+
+Precedence: the defaults, then a preset, then the file, then the options given on the command
+line. A value of the wrong type or out of range is refused in one line naming the key, the value
+and what is allowed (`qaaan.errors.validate`).
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
+
+from qaaan.errors import ConfigError, first_line, validate
+
+DATASETS = ("mnist", "mnist-10k", "fashion-mnist", "folder", "lsun")
+TOPOLOGIES = ("complete", "bipartite", "chimera", "pegasus", "zephyr")
+Seed = Annotated[int, Field(ge=0, lt=2**63)]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+def setting(default: Any, description: str, *, resumable: bool = False, **rules: Any) -> Any:
+    """A field: its default, its description (the CLI's help and the docs), its rules
+    (pydantic's ge, gt, lt, ...) and whether ``--resume`` may change it."""
+    extra = {"resumable": True} if resumable else None
+    return Field(default, description=description, json_schema_extra=extra, **rules)
+
+
+def number(default: float, description: str, **rules: Any) -> Any:
+    """A finite float setting."""
+    return setting(default, description, allow_inf_nan=False, **rules)
+
+
+class Settings(BaseModel):
+    """Strict types (an int passes where a float is asked for), no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+    @classmethod
+    def resumable(cls) -> tuple[str, ...]:
+        """The settings that ``--resume`` may change (the run's length, device and logging)."""
+        return tuple(name for name, field in cls.model_fields.items() if _is_resumable(field))
+
+    def check_nested(self) -> None:
+        """Checks of values that other models declare (a sampler's options); none here."""
+
+
+def _is_resumable(field: FieldInfo) -> bool:
+    return bool((field.json_schema_extra or {}).get("resumable"))
+
+
+class TrainSettings(Settings):
+    """`qaaan train`: everything a run needs; saved with every checkpoint."""
+
+    dataset: Literal[DATASETS] = setting("mnist", "training images")
+    data_dir: str | None = setting(
+        None, "data directory (default: $QAAAN_DATA, else ~/.cache/qaaan)", resumable=True
+    )
+    prior: Literal["bm", "uniform", "normal"] = setting(
+        "bm", "the generator's latent distribution: the Boltzmann machine, or noise"
+    )
+    topology: Literal[TOPOLOGIES] = setting("chimera", "logical graph of the Boltzmann machine")
+    latent: int = setting(100, "latent size: spins of the machine, features of D", ge=1)
+    sampler: str = setting("gibbs", "the machine's sampler: a name from `qaaan samplers`")
+    sampler_options: dict[str, Any] = setting(
+        {}, "the sampler's options (KEY=VALUE on the command line; see `qaaan samplers`)"
+    )
+    bm_lr: float = number(0.0002, "the machine's learning rate (Eq. 11-12)", gt=0)
+    bm_optimizer: Literal["sgd", "adam"] = setting(
+        "sgd", "optimiser of the machine's quasi-objective (sgd: exactly Eq. 11-12)"
+    )
+    bm_samples: int = setting(1000, "model samples per machine update (the paper's 1000)", ge=1)
+    bm_every: int = setting(1, "update the machine every this many iterations", ge=1)
+    bm_reads: Literal["auto", "broadcast", "split"] = setting(
+        "auto", "under torchrun: rank 0 draws and broadcasts, or every rank draws a share"
+    )
+    alpha: float = number(4.0, "reparameterisation sharpness (Eq. 14, the paper's 4)", gt=0)
+    iterations: int = setting(5000, "total iterations of the run", ge=1, resumable=True)
+    epochs: int | None = setting(None, "total epochs instead of iterations", ge=1, resumable=True)
+    batch_size: int = setting(64, "images per iteration (per process under torchrun)", ge=2)
+    lr: float = number(0.0002, "Adam learning rate of G and D (the paper's 0.0002)", gt=0)
+    beta1: float = number(0.5, "Adam beta1 of G and D", ge=0, lt=1)
+    label_noise: float = number(0.1, "labels smoothed by up to this much", ge=0, lt=0.5)
+    width: int = setting(64, "channels of D's first convolution (G mirrors it)", ge=1)
+    refine: bool = setting(True, "the generator's 3x3 refinement layers (off: the paper's)")
+    ema: float = number(
+        0.0, "decay of the generator's weight average, e.g. 0.999 (0: off)", ge=0, lt=1
+    )
+    seed: Seed = setting(0, "seed of the nets, the data order, the noise and the sampler")
+    device: Device = setting("auto", "where the nets and torch samplers run", resumable=True)
+    out: str = setting("runs/qaaan", "run directory", resumable=True)
+    checkpoint_every: int = setting(500, "iterations between checkpoints", ge=1, resumable=True)
+    log_every: int = setting(25, "iterations between progress updates", ge=1, resumable=True)
+    beta_eff_every: int = setting(
+        250, "iterations between estimates of beta_eff", ge=1, resumable=True
+    )
+    grid_every: int = setting(
+        0, "iterations between sample grids (0: once per epoch)", ge=0, resumable=True
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainSettings:
+        if self.refine and self.width < 2:
+            raise ValueError(f"width must be at least 2 with refine (it halves), got {self.width}")
+        if self.prior == "bm" and self.bm_samples < self.batch_size:
+            raise ValueError(
+                f"bm_samples ({self.bm_samples}) must be at least batch_size ({self.batch_size})"
+            )
+        return self
+
+    def check_nested(self) -> None:
+        from qaaan import samplers
+
+        if self.prior == "bm":
+            samplers.check(self.sampler, self.sampler_options)
+
+    def public(self) -> dict[str, Any]:
+        """The settings as plain values without the sampler options that carry credentials:
+        what is saved with a run and logged."""
+        from qaaan import samplers
+
+        values = self.model_dump()
+        secret = samplers.secret_names(self.sampler)
+        values["sampler_options"] = {
+            key: value for key, value in self.sampler_options.items() if key not in secret
+        }
+        return values
+
+
+class SampleBMSettings(Settings):
+    """`qaaan sample-bm`: sample a random Boltzmann machine and check the samples."""
+
+    topology: Literal[TOPOLOGIES] = setting("chimera", "logical graph")
+    nodes: int = setting(100, "number of nodes N", ge=1)
+    sampler: str = setting("gibbs", "a name from `qaaan samplers`")
+    sampler_options: dict[str, Any] = setting({}, "the sampler's options")
+    reads: int = setting(1000, "samples per call", ge=1)
+    calls: int = setting(20, "number of sample calls", ge=1)
+    h_scale: float = number(0.5, "h drawn from U[-h_scale, h_scale]", ge=0)
+    j_scale: float = number(0.3, "J drawn from U[-j_scale, j_scale]", ge=0)
+    seed: Seed = setting(0, "seed of the random machine")
+    device: Device = setting("auto", "where torch samplers run")
+
+    def check_nested(self) -> None:
+        from qaaan import samplers
+
+        samplers.check(self.sampler, self.sampler_options)
+
+
+class SampleSettings(Settings):
+    """`qaaan sample`: images of a trained run."""
+
+    checkpoint: str = setting(..., "a run directory written by `qaaan train`")
+    n: int = setting(64, "number of images", ge=1)
+    seed: Seed = setting(0, "seed of the latents: the same seed gives the same images")
+    out: str = setting("samples.png", ".npz (images in [-1, 1]) or .png (a grid)")
+    device: Device = setting("auto", "where the generator runs")
+
+
+MNIST_VARIANTS = ("uniform", "gibbs", "sqa", "sqa-persistent", "mock-dwave")
+PAPER_VARIANTS = ["uniform", "gibbs", "sqa", "mock-dwave"]
+
+
+class MnistSettings(Settings):
+    """`qaaan experiment mnist`: every prior with the same budget and seeds (paper section 7)."""
+
+    dataset: Literal["mnist", "mnist-10k"] = setting("mnist", "training images")
+    data_dir: str | None = setting(None, "data directory (default: $QAAAN_DATA)")
+    variants: list[Literal[MNIST_VARIANTS]] = setting(
+        PAPER_VARIANTS, "priors to train, comma-separated", min_length=1
+    )
+    seeds: list[Seed] = setting([0, 1, 2], "seeds, comma-separated, distinct", min_length=1)
+    iterations: int = setting(3000, "training iterations per run", ge=1)
+    batch_size: int = setting(64, "images per iteration", ge=2)
+    width: int = setting(32, "channels of D's first convolution (G mirrors it)", ge=2)
+    refine: bool = setting(True, "the generator's 3x3 refinement layers (off: the paper's)")
+    ema: float = number(0.0, "decay of the generator's weight average (0: off)", ge=0, lt=1)
+    evaluate_n: int = setting(10_000, "generated images scored per run", ge=1)
+    device: Device = setting("auto", "where the nets run")
+    out: str = setting("runs/mnist", "output directory")
+
+    @model_validator(mode="after")
+    def _distinct_seeds(self) -> MnistSettings:
+        repeated = sorted({seed for seed in self.seeds if self.seeds.count(seed) > 1})
+        if repeated:
+            raise ValueError(f"seeds must differ; repeated: {', '.join(map(str, repeated))}")
+        return self
+
+
+TOPOLOGY_SAMPLERS = ("gibbs", "sqa", "mock-dwave")
+
+
+class TopologySettings(Settings):
+    """`qaaan experiment topology`: L1 against iterations per topology (paper Figs. 6-7)."""
+
+    dataset: Literal["mnist", "mnist-10k"] = setting("mnist", "images to binarise")
+    data_dir: str | None = setting(None, "data directory (default: $QAAAN_DATA)")
+    topologies: list[Literal["complete", "bipartite", "chimera"]] = setting(
+        ["complete", "bipartite", "chimera"], "topologies, comma-separated", min_length=1
+    )
+    samplers: list[Literal[TOPOLOGY_SAMPLERS]] = setting(
+        list(TOPOLOGY_SAMPLERS), "samplers, comma-separated", min_length=1
+    )
+    runs: int = setting(5, "seeds per configuration", ge=1)
+    iterations: int | None = setting(None, "iterations (default: each sampler's own)", ge=1)
+    batch_size: int = setting(500, "data samples per update", ge=1)
+    model_samples: int = setting(1000, "model samples per update", ge=1)
+    seed: Seed = setting(0, "first seed")
+    out: str = setting("runs/topology", "output directory")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # the README's main command: a few minutes on 2 CPU cores, offline, recognisable digits
+    "quick": {
+        "dataset": "mnist-10k",
+        "iterations": 3000,
+        "batch_size": 64,
+        "width": 32,
+        "checkpoint_every": 500,
+        "grid_every": 500,
+        "beta_eff_every": 500,
+    },
+    # paper Fig. 9: 64x64 colour images, a fully connected latent space sampled classically;
+    # the paper's networks (refine was chosen on MNIST only)
+    "colour": {
+        "dataset": "lsun",
+        "topology": "complete",
+        "sampler": "gibbs",
+        "iterations": 20000,
+        "width": 64,
+        "refine": False,
+    },
+}
+
+
+def torch_device(name: str) -> torch.device:
+    """The torch device of a ``device`` setting: auto is CUDA when there is one."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for, but no CUDA device is available")
+    return torch.device(name)
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The mapping in a .toml, .yaml or .yml file, keys with '-' read as '_'."""
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist or is not a file")
+    text = path.read_text()
+    try:
+        if path.suffix == ".toml":
+            content = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            content = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"config file {str(path)!r} must end in .toml, .yaml or .yml")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"config file {str(path)!r} is not valid: {first_line(error)}") from None
+    if not isinstance(content, dict) or not all(isinstance(key, str) for key in content):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping of setting names")
+    return {key.replace("-", "_"): value for key, value in content.items()}
+
+
+def build(model: type[Settings], *layers: dict[str, Any]) -> Settings:
+    """`model` from its defaults and `layers` (later ones win), every value checked."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        values.update(layer)
+    settings = validate(model, values)
+    settings.check_nested()
+    return settings
+
+
+def resumed(model: type[Settings], saved: dict[str, Any], changes: dict[str, Any]) -> Settings:
+    """The saved settings with `changes`, of which only the resumable settings may differ."""
+    fixed = sorted(key for key in changes if key not in model.resumable() and key in saved)
+    for key in fixed:
+        if changes[key] != saved[key]:
+            raise ConfigError(
+                f"--resume: {key} is {changes[key]!r} but the run used {saved[key]!r} "
+                f"(only {', '.join(model.resumable())} may change)"
+            )
+    return build(model, saved, changes)
+
+
+def markdown_table(model: type[BaseModel]) -> str:
+    """The settings of `model` as a Markdown table: name, type, default, rule, description."""
+    lines = ["| setting | type | default | allowed | description |", "|---|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        resumable = " (may change on `--resume`)" if _is_resumable(field) else ""
+        cells = [
+            f"`{name}`",
+            type_name(field.annotation),
+            f"`{field.default!r}`" if field.default is not None else "",
+            rule_text(field),
+            (field.description or "").replace("|", "\\|") + resumable,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def type_name(annotation: Any) -> str:
+    """A short name of a field's type: int, float, str, bool, one of ..., list of ..."""
+    origin = getattr(annotation, "__origin__", None)
+    arguments = getattr(annotation, "__args__", ())
+    if origin is Literal:
+        return "one of " + ", ".join(str(value) for value in arguments)
+    if origin is list:
+        return f"list of {type_name(arguments[0])}"
+    if origin is dict:
+        return "mapping"
+    if origin is Annotated:
+        return type_name(arguments[0])
+    if arguments:  # a union: X | None
+        return " or ".join(type_name(a) for a in arguments if a is not type(None))
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def rule_text(field: FieldInfo) -> str:
+    """The range of a field, e.g. '>= 1', '>= 0, < 1', or ''."""
+    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "length >="}
+    parts = []
+    for rule in field.metadata:
+        for attribute, symbol in symbols.items():
+            value = getattr(rule, attribute, None)
+            if value is not None:
+                parts.append(f"{symbol} {value if value != 2**63 else '2**63'}")
+    return ", ".join(parts)
+
+
+COMMANDS = {
+    "train": TrainSettings,
+    "sample-bm": SampleBMSettings,
+    "experiment mnist": MnistSettings,
+    "experiment topology": TopologySettings,
+}
+
+
+def reference() -> str:
+    """The settings reference of the documentation: a table per command."""
+    sections = ["# Settings reference", "", "Generated by `python -m qaaan.settings`.", ""]
+    for command, model in COMMANDS.items():
+        sections += [f"## `qaaan {command}`", "", markdown_table(model)]
+    return "\n".join(sections)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(reference())

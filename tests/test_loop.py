@@ -1,0 +1,135 @@
+"""The training loop of paper Fig. 3: one step, resume, grids, logs, bad input."""
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from qaaan import checkpoint
+from qaaan.cli import app
+from qaaan.loop import Trainer
+from tests.helpers import tiny
+
+runner = CliRunner()
+
+
+def test_cli_width_and_no_refine_reach_the_run(tmp_path):
+    arguments = ["train", "--dataset", "mnist-10k", "--iterations", "1", "--batch-size", "8",
+                 "--bm-samples", "16", "--width", "1", "--no-refine",
+                 "--out", str(tmp_path)]  # fmt: skip
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output  # width 1 is refused only with refine
+    saved = torch.load(tmp_path / checkpoint.CHECKPOINT, weights_only=True)["config"]
+    assert saved["width"] == 1 and saved["refine"] is False
+
+
+def test_feature_spins_reach_the_machine(tmp_path):
+    trainer = Trainer(tiny(tmp_path))
+    before = {k: v.clone() for k, v in trainer.prior.bm.state_dict().items()}
+    stats = trainer.step()
+    after = trainer.prior.bm.state_dict()
+    assert not torch.equal(before["h"], after["h"]) and not torch.equal(before["J"], after["J"])
+    assert stats["max_change"] > 0 and stats["l1"] > 0
+
+
+def _weights(trainer):
+    nets = [trainer.generator.state_dict(), trainer.discriminator.state_dict()]
+    tensors = [t for state in nets for t in state.values()]
+    machine = trainer.prior.bm
+    return tensors if machine is None else [*tensors, machine.h, machine.J]
+
+
+@pytest.mark.parametrize(("prior", "ema"), [("bm", 0.0), ("uniform", 0.0), ("bm", 0.9)])
+def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior, ema):
+    def trainer(folder, iterations, resume=False):
+        settings = tiny(tmp_path / folder, prior=prior, ema=ema, iterations=iterations)
+        return Trainer(settings.model_copy(update={"checkpoint_every": 3}), resume=resume)
+
+    straight = trainer("a", 6)
+    straight.run()
+    trainer("b", 3).run()
+    resumed = trainer("b", 6, resume=True)
+    assert resumed.iteration == 3
+    resumed.run()
+    assert all(
+        torch.equal(a, b) for a, b in zip(_weights(straight), _weights(resumed), strict=True)
+    )
+    if ema:  # the weight average too, parameters and standing statistics
+        averages = [straight.average.state_dict(), resumed.average.state_dict()]
+        assert all(torch.equal(averages[0][k], averages[1][k]) for k in averages[0])
+
+
+def test_train_writes_grids_logs_and_checkpoint(tmp_path):
+    result = Trainer(tiny(tmp_path, iterations=4, grid_every=2)).run()
+    run = tmp_path / "run"
+    assert result["iterations"] == 4 and "beta_eff" in result
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "iteration_000002.png", "iteration_000004.png",
+    ]  # fmt: skip
+    assert any((run / "tensorboard").iterdir())
+    assert checkpoint.load(run / checkpoint.CHECKPOINT)["iteration"] == 4
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--dataset", "cifar"], "dataset = 'cifar': input should be 'mnist', 'mnist-10k'"),
+        (["--sampler", "gibs"], "unknown sampler 'gibs'"),
+        (["--topology", "ring"], "topology = 'ring': input should be 'complete'"),
+        (["--prior", "laplace"], "prior = 'laplace': input should be 'bm', 'uniform' or 'normal'"),
+        (["--preset", "slow"], "preset = 'slow': input should be one of quick, colour"),
+        (["--bm-lr", "-1"], "bm_lr = -1.0: input should be greater than 0"),
+        (["--bm-lr", "nan"], "bm_lr = nan: input should be a finite number"),
+        (["--bm-optimizer", "lbfgs"], "bm_optimizer = 'lbfgs': input should be 'sgd' or 'adam'"),
+        (["--sampler-option", "sweeps=0"], "sampler_options.sweeps = 0: input should be greater"),
+        (["--latent", "100", "--topology", "complete", "--sampler", "mock-dwave"],
+         "complete graph with 100 nodes does not fit"),
+        (["--batch-size", "20000", "--prior", "uniform"], "fewer than one batch of 20000"),
+        (["--bm-reads", "sideways"], "bm_reads = 'sideways': input should be 'auto', 'broadcast'"),
+        (["--width", "0"], "width = 0: input should be greater than or equal to 1"),
+        (["--width", "1"], "width must be at least 2 with refine (it halves), got 1"),
+        (["--ema", "1"], "ema = 1.0: input should be less than 1"),
+        (["--ema", "-0.5"], "ema = -0.5: input should be greater than or equal to 0"),
+    ],
+)  # fmt: skip
+def test_bad_training_input_exits_2(tmp_path, arguments, message):
+    base = ["train", "--dataset", "mnist-10k", "--iterations", "1", "--out", str(tmp_path / "r")]
+    result = runner.invoke(app, [*base, *arguments])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_bad_values_that_reach_the_networks_or_the_disk(tmp_path):
+    base = ["train", "--dataset", "mnist-10k", "--iterations", "1", "--prior", "uniform"]
+    result = runner.invoke(app, [*base, "--batch-size", "1", "--out", str(tmp_path / "a")])
+    assert (
+        result.exit_code == 2
+        and "batch_size = 1: input should be greater than or equal to 2" in result.output
+    )
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    result = runner.invoke(app, [*base, "--batch-size", "16", "--out", str(blocked / "run")])
+    assert result.exit_code == 2 and result.output.startswith(f"error: cannot use '{blocked}")
+
+
+def test_epochs_and_a_colour_image_folder(tmp_path):
+    """--epochs sets the total from the data size; a folder of images trains the 64x64 nets."""
+    from PIL import Image
+
+    generator = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for index in range(12):
+            pixels = generator.integers(0, 255, size=(80, 96, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / label / f"{index}.png")
+    config = tiny(
+        tmp_path, dataset="folder", data_dir=str(tmp_path / "images"), iterations=1,
+        epochs=2, batch_size=8, grid_every=1,
+    )  # fmt: skip
+    trainer = Trainer(config)
+    assert trainer.total == 2 * (24 // 8)
+    trainer.run()
+    state = checkpoint.load(tmp_path / "run" / checkpoint.CHECKPOINT)
+    assert state["iteration"] == 6 and state["data_position"] == [1, 3]
+    images = np.asarray(Image.open(tmp_path / "run" / "samples" / "iteration_000006.png"))
+    assert images.shape[2] == 3 and images.shape[0] > 64  # an 8-image grid of 64x64 colour
