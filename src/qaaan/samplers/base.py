@@ -42,6 +42,8 @@ class Sampler(abc.ABC):
     @classmethod
     def option_names(cls) -> list[str]:
         """The keyword options `qaaan.samplers.make` accepts for this sampler."""
+        if hasattr(cls, "Options"):
+            return list(cls.Options.model_fields)
         parameters = inspect.signature(cls.__init__).parameters.values()
         return [p.name for p in parameters if p.name != "self" and p.kind is p.KEYWORD_ONLY]
 
