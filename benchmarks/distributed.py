@@ -30,7 +30,8 @@ from train_step import timed_steps
 
 from qaaan import distributed, samplers, topology
 from qaaan.bm import random_machine
-from qaaan.train import TrainConfig, Trainer
+from qaaan.loop import Trainer
+from qaaan.settings import TrainSettings
 
 GLOBAL_BATCH = 64
 
@@ -58,7 +59,7 @@ def _rank(rank: int, world: int, port: int, sampler: str, reads: str, steps: int
     threads = max(1, os.cpu_count() // world)
     torch.set_num_threads(threads)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    config = TrainConfig(
+    config = TrainSettings(
         dataset="mnist-10k", width=64, device="cpu", sampler=sampler, bm_reads=reads,
         batch_size=GLOBAL_BATCH // world, out=f"{out}/run-{sampler}-{world}-{reads}",
     )  # fmt: skip

@@ -32,7 +32,6 @@ from pathlib import Path
 import numba
 import openjij
 import torch
-from dwave.samplers import SimulatedAnnealingSampler
 
 from qaaan import samplers, topology
 from qaaan.bm import random_machine
@@ -57,8 +56,8 @@ def gibbs_runner(bm, sweeps: int, backend: str):
 
 
 def sa_runner(bm, sweeps: int, criterion: str):
-    sa = samplers.DimodSampler(
-        SimulatedAnnealingSampler(),
+    sa = samplers.make(
+        "sa",
         beta_range=[1.0, 1.0],
         num_sweeps=sweeps,
         proposal_acceptance_criteria=criterion,

@@ -35,7 +35,8 @@ from train_step import timed_steps
 
 from qaaan import samplers, topology
 from qaaan.bm import random_machine
-from qaaan.train import TrainConfig, Trainer
+from qaaan.loop import Trainer
+from qaaan.settings import TrainSettings
 
 SIZES = {"chimera": (36, 100, 512, 2048), "complete": (36, 100, 512)}
 SWEEPS = 100
@@ -74,7 +75,7 @@ def sampler_rows(repeats: int) -> list[dict]:
 
 
 def iteration_seconds(out: str, warmup: int, steps: int, **settings) -> float:
-    config = TrainConfig(dataset="mnist-10k", width=64, device="cpu", out=out, **settings)
+    config = TrainSettings(dataset="mnist-10k", width=64, device="cpu", out=out, **settings)
     trainer = Trainer(config)
     timed_steps(trainer, warmup)
     return statistics.median(timed_steps(trainer, steps)[0])

@@ -23,7 +23,8 @@ from tempfile import TemporaryDirectory
 
 import torch
 
-from qaaan.train import TrainConfig, Trainer
+from qaaan.loop import Trainer
+from qaaan.settings import TrainSettings
 
 CONTENDERS = {
     "uniform": {"prior": "uniform"},
@@ -55,7 +56,7 @@ def measure(warmup: int, rounds: int, steps: int) -> dict[str, tuple[float, floa
     with TemporaryDirectory() as out:
         common = {"dataset": "mnist-10k", "batch_size": 64, "width": 64, "device": "cpu"}
         trainers = {
-            label: Trainer(TrainConfig(**common, out=f"{out}/{index}", **settings))
+            label: Trainer(TrainSettings(**common, out=f"{out}/{index}", **settings))
             for index, (label, settings) in enumerate(CONTENDERS.items())
         }
         for trainer in trainers.values():

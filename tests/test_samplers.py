@@ -127,9 +127,13 @@ def test_learning_a_known_machine(model_sampler):
         (
             "mock-dwave",
             {"dead_fraction": 0.7},
-            "dead_fraction must be a number in [0, 0.5), got 0.7",
+            "sampler_options.dead_fraction = 0.7: input should be less than 0.5",
         ),
-        ("mock-dwave", {"substitute": "steepest"}, "substitute must be one of gibbs, sqa"),
+        (
+            "mock-dwave",
+            {"substitute": "steepest"},
+            "sampler_options.substitute = 'steepest': input should be 'gibbs' or 'sqa'",
+        ),
     ],
 )
 def test_bad_names_and_options_are_refused_clearly(name, options, message):

@@ -9,10 +9,8 @@ pydantic finds into that one line.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, TypeVar
 
-import numpy as np
 from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -55,43 +53,3 @@ def validate(model: type[Model], values: Any, prefix: str = "") -> Model:
         return model.model_validate(values)
     except ValidationError as error:
         raise ConfigError(describe(error, prefix)) from None
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_nonnegative_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
-def check_positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ConfigError(f"{name} must be a number > 0, got {value!r}")
-    if not np.isfinite(value):
-        raise ConfigError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
-def check_seed(value: Any) -> int | None:
-    if value is None:
-        return None
-    if check_nonnegative_int("seed", value) >= 2**63:
-        raise ConfigError(f"seed must be below 2**63, got {value!r}")
-    return int(value)
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {value!r}")
-    return value
-
-
-def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value

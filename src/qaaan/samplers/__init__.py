@@ -117,6 +117,7 @@ for _sampler_class in (
     DWave,
 ):
     register(_sampler_class.name, _sampler_class)
+BUILT_IN = tuple(sorted(_REGISTRY))
 
 __all__ = [
     "AnyDimodSampler",

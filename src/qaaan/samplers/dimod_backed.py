@@ -97,6 +97,10 @@ class SimulatedAnnealing(DimodBacked):
             None, description="how beta moves through beta_range (None: geometric)"
         )
         beta_schedule: list[Beta] | None = Field(None, description="the betas, when custom")
+        proposal_acceptance_criteria: Literal["Metropolis", "Gibbs"] | None = Field(
+            None, description="acceptance rule of a spin flip (None: Metropolis)"
+        )
+        randomize_order: bool | None = Field(None, description="visit the spins in random order")
         seed: Seed | None = Field(None, description="seed of the calls (None: random)")
 
     def make_child(self) -> dimod.Sampler:

@@ -1,340 +1,224 @@
-"""The QPU path (paper section 6.2): embed the logical graph, sample on the device, unembed.
+"""The QPU path (paper section 6.2) behind the `Sampler` interface: `MockDWave` and `DWave`.
 
-- The target graph is the device's working qubits and couplers; dead ones are never used.
-- A Chimera logical graph is placed one to one (chain length 1) by shifting its unit cells on the
-  device's Chimera lattice to a position where every qubit and coupler works; complete graphs get
-  a clique embedding (minorminer.busclique), bipartite graphs a biclique embedding on Chimera
-  (vertical chains for one part, horizontal for the other, as Adachi and Henderson 2015), and
-  anything else minorminer's heuristic. Embeddings are computed once per graph and reused.
-- h and J are divided by a scale factor so that they fit the device's ``h_range`` and
-  ``j_range`` (only shrunk, unless ``auto_scale``: gray-box training learns parameters in the
-  device's own units, so they are not rescaled when they fit); chain couplings are set to the
-  strongest ferromagnetic value of the device (-1 on a 2000Q).
-- Unembedding is a majority vote per chain; a tie is broken by a fair coin (dwave-system's
-  ``majority_vote`` always picks +1, a bias towards +1 for even chains).
+Each is a stack of dimod composites (`qaaan.samplers.composites`), outermost first: retries
+and the fallback sampler, scaling into the device's ranges, the fixed embedding with its
+fair-coin unembedding, the reads one per row in random order, and the device. The stack for a
+logical graph is built on the first call for that graph and kept, so each graph is embedded
+once (`qaaan.samplers.placement`); the device is opened on the first call too, once per
+sampler, so building a sampler neither connects to Leap nor needs credentials.
 
-- Every QPU call has a timeout and is retried with backoff (`qaaan.samplers.resilient`); when
-  every try fails, an optional ``fallback`` sampler draws from the logical machine instead, with a
-  logged warning. QPU access time, failed tries and fallback calls are totalled over the run.
+One seeded generator drives the embedding search, the shuffle of the reads and the coins, in
+that order; the device's substitute sampler (mock) has its own seeds. ``state_dict`` holds both
+and the embeddings, so a resumed sampler draws what an uninterrupted one would.
 
-`MockDWave` runs all of this offline on dwave-system's MockDWaveSampler shaped as a D-Wave
-2000Q, with a Boltzmann-like substitute sampler; `DWave` on a real QPU through Leap.
+`MockDWave` runs the path offline on dwave-system's MockDWaveSampler shaped as a D-Wave 2000Q,
+with a Boltzmann-like substitute sampler as the device; `DWave` on a real QPU through Leap.
 """
 
 from __future__ import annotations
 
-import logging
+import abc
+import copy
+import functools
 import os
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import dimod
-import dwave.embedding
-import dwave.embedding.chimera
 import dwave.graphs as dg
-import minorminer
-import minorminer.busclique
 import networkx as nx
 import numpy as np
 import torch
 from dwave.system.testing import MockDWaveSampler
+from pydantic import Field, SecretStr, model_validator
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import (
-    ConfigError,
-    check_bool,
-    check_choice,
-    check_nonnegative_int,
-    check_positive_float,
-    check_positive_int,
-    check_seed,
-    first_line,
+from qaaan.errors import ConfigError, first_line, validate
+from qaaan.samplers import placement
+from qaaan.samplers.base import Sampler, check_num_reads
+from qaaan.samplers.composites import (
+    FairCoinEmbeddingComposite,
+    QPUAccount,
+    RangeScaleComposite,
+    RetryComposite,
+    RetryPolicy,
+    ShuffledReadsComposite,
 )
-from qaaan.samplers.base import Sampler
 from qaaan.samplers.dimod_backed import sampleset_to_spins
-from qaaan.samplers.resilient import QPUUnavailable, RetryPolicy, call
-
-log = logging.getLogger(__name__)
-
-Embedding = dict[int, tuple[int, ...]]
+from qaaan.samplers.options import SamplerOptions, Seed
+from qaaan.samplers.placement import Embedding
 
 D_WAVE_2000Q = {"shape": [16, 16, 4], "h_range": [-2.0, 2.0], "j_range": [-1.0, 1.0]}
+SUBSTITUTE_DEFAULTS = {"gibbs": {"sweeps": 100, "burn_in": 0}, "sqa": {}}
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
-def _chimera_symmetries(m: int):
-    """The 8 symmetries of the C(m, m, 4) cell grid: transpose (swapping the shores) and flips."""
-    for transpose in (False, True):
-        for flip_rows in (False, True):
-            for flip_columns in (False, True):
+class QPUOptions(SamplerOptions):
+    """The options of every QPU path: seed, scaling and resilience."""
 
-                def symmetry(i, j, u, k, t=transpose, fr=flip_rows, fc=flip_columns):
-                    i, j, u = (j, i, 1 - u) if t else (i, j, u)
-                    return (m - 1 - i if fr else i), (m - 1 - j if fc else j), u, k
-
-                yield symmetry
-
-
-def place_chimera(graph: nx.Graph, target: nx.Graph, rng: np.random.Generator) -> Embedding | None:
-    """A one-to-one placement of a Chimera logical graph on a Chimera device, or None.
-
-    The logical graph lives on C(m, m, 4) (`qaaan.topology.chimera`); every symmetry and shift of
-    its cell grid on the device lattice where all its qubits and couplers work is a valid
-    placement, and `rng` picks one (so seeds give different embeddings, as the paper's 5 runs).
-    """
-    rows, columns = target.graph["rows"], target.graph["columns"]
-    tile = target.graph["tile"]
-    m = graph.graph["shape"][0]
-    if graph.graph["shape"][2] != tile or m > min(rows, columns):
-        return None
-    logical = dg.chimera_coordinates(m, m, tile)
-    device = dg.chimera_coordinates(rows, columns, tile)
-    cells = [logical.linear_to_chimera(q) for q in graph.graph["linear_labels"]]
-    placements = []
-    for symmetry in _chimera_symmetries(m):
-        moved = [symmetry(*cell) for cell in cells]
-        for di in range(rows - m + 1):
-            for dj in range(columns - m + 1):
-                qubits = [device.chimera_to_linear((i + di, j + dj, u, k)) for i, j, u, k in moved]
-                working = all(q in target for q in qubits) and all(
-                    target.has_edge(qubits[a], qubits[b]) for a, b in graph.edges
-                )
-                if working:
-                    placements.append(qubits)
-    if not placements:
-        return None
-    qubits = placements[rng.integers(len(placements))]
-    return {node: (qubit,) for node, qubit in enumerate(qubits)}
-
-
-def _biclique_on_chimera(graph: nx.Graph, target: nx.Graph) -> Embedding | None:
-    left, right = graph.graph["parts"]
-    shape = (target.graph["rows"], target.graph["columns"], target.graph["tile"])
-    try:
-        left_chains, right_chains = dwave.embedding.chimera.find_biclique_embedding(
-            left, right, *shape, target_edges=list(target.edges)
-        )
-    except ValueError:
-        return None
-    return {**left_chains, **right_chains}
-
-
-MINORMINER_TIMEOUT = 30.0
-
-
-def _too_large(graph: nx.Graph, target: nx.Graph) -> bool:
-    """A quick necessary condition for an embedding to exist.
-
-    A chain of L qubits of degree at most d has at most (d - 2) L + 2 couplers leaving it, so a
-    node of logical degree k needs L >= (k - 2) / (d - 2); the chains must fit the working qubits.
-    """
-    device_degree = max((d for _, d in target.degree), default=0)
-    if device_degree <= 2:
-        return graph.number_of_nodes() > target.number_of_nodes()
-    needed = sum(max(1, -(-(k - 2) // (device_degree - 2))) for _, k in graph.degree)
-    return needed > target.number_of_nodes()
-
-
-def _place_isolated_nodes(graph: nx.Graph, target: nx.Graph, embedding: dict) -> None:
-    """minorminer embeds edges only: give each node without edges a free working qubit."""
-    used = {q for chain in embedding.values() for q in chain}
-    free = (q for q in sorted(target.nodes) if q not in used)
-    for node in sorted(graph.nodes):
-        if node not in embedding:
-            qubit = next(free, None)
-            if qubit is not None:
-                embedding[node] = (qubit,)
-
-
-def find_embedding(graph: nx.Graph, target: nx.Graph, rng: np.random.Generator) -> Embedding:
-    """Chains of working qubits for each logical node (see the module docstring)."""
-    family = graph.graph.get("family")
-    does_not_fit = ConfigError(
-        f"the {family or 'given'} graph with {graph.number_of_nodes()} nodes does not fit "
-        f"the device's {target.number_of_nodes()} working qubits; use a smaller or sparser "
-        "latent graph (a 2000Q holds complete graphs up to 64 nodes)"
+    seed: Seed | None = Field(
+        None,
+        description="embedding choice, order of reads, tie coins (mock: dead qubits, device too)",
     )
-    if _too_large(graph, target):
-        raise does_not_fit
-    on_chimera = target.graph.get("family") == "chimera"
-    embedding = None
-    if family == "chimera" and on_chimera:
-        embedding = place_chimera(graph, target, rng)
-    elif family == "complete":
-        seed = int(rng.integers(2**31))
-        embedding = minorminer.busclique.find_clique_embedding(
-            graph.number_of_nodes(), target, seed=seed, use_cache=False
-        )
-    elif family == "bipartite" and on_chimera:
-        embedding = _biclique_on_chimera(graph, target)
-    if not embedding or not dwave.embedding.is_valid_embedding(embedding, graph, target):
-        embedding = minorminer.find_embedding(
-            list(graph.edges),
-            list(target.edges),
-            random_seed=int(rng.integers(2**31)),
-            timeout=MINORMINER_TIMEOUT,
-        )
-        embedding = {node: embedding[node] for node in graph.nodes if node in embedding}
-        _place_isolated_nodes(graph, target, embedding)
-    if len(embedding) != graph.number_of_nodes() or not dwave.embedding.is_valid_embedding(
-        embedding, graph, target
-    ):
-        raise does_not_fit
-    return {node: tuple(chain) for node, chain in embedding.items()}
+    auto_scale: bool = Field(
+        False, description="fill the device's h and J ranges (else only shrink what exceeds them)"
+    )
+    timeout: Positive | None = Field(None, description="seconds per QPU call (None: no limit)")
+    retries: int = Field(3, ge=0, description="tries after a failed QPU call")
+    backoff: float = Field(
+        1.0, ge=0, allow_inf_nan=False, description="seconds before the first retry, then doubled"
+    )
+    fallback: str | None = Field(
+        None, description="sampler name that draws when every try failed (e.g. 'gibbs')"
+    )
+    fallback_options: dict[str, Any] | None = Field(None, description="the fallback's options")
+    fallback_for: int = Field(
+        100, ge=0, description="calls the fallback draws before the QPU is tried again"
+    )
+
+    @model_validator(mode="after")
+    def _fallback_options_need_a_fallback(self) -> QPUOptions:
+        if self.fallback is None and self.fallback_options:
+            raise ValueError("fallback_options given without a fallback sampler")
+        return self
 
 
-def unembed_majority(
-    qubit_spins: np.ndarray, chains: list[np.ndarray], rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Majority vote per chain, ties broken by a fair coin.
+class _OwnDraws(dimod.Sampler):
+    """A qaaan sampler's own draws of a logical BQM, as a dimod sampler.
 
-    `qubit_spins` is (num_reads, num_qubits); chain i lists the columns of logical node i.
-    Returns the logical spins (num_reads, N) and whether each chain was broken (num_reads, N).
+    The retry layer's fallback gets the logical BQM; this draws it through the sampler's torch
+    path, so a Gibbs fallback keeps its persistent chains from call to call.
     """
-    num_reads = qubit_spins.shape[0]
-    votes = np.stack([qubit_spins[:, chain].sum(axis=1) for chain in chains], axis=1)
-    lengths = np.array([len(chain) for chain in chains])
-    coin = rng.choice(np.array([-1, 1], dtype=np.int8), size=(num_reads, len(chains)))
-    spins = np.where(votes == 0, coin, np.sign(votes)).astype(np.int8)
-    broken = np.abs(votes) != lengths
-    return spins, broken
+
+    def __init__(self, sampler: Sampler):
+        self.sampler = sampler
+        self.name = sampler.name
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        return {"num_reads": []}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {}
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int = 1) -> dimod.SampleSet:
+        spins = self.sampler.sample(BoltzmannMachine.from_bqm(bqm), num_reads)
+        return dimod.SampleSet.from_samples_bqm(
+            (spins.cpu().numpy().astype(np.int8), list(bqm.variables)),
+            bqm,
+            info=dict(self.sampler.info),
+        )
 
 
-def scale_factor(bqm: dimod.BinaryQuadraticModel, properties: dict, auto_scale: bool) -> float:
-    """The divisor that brings the logical h and J into the device's h_range and j_range.
-
-    Embedding splits a logical h over its chain and a logical J over the couplers between two
-    chains, so the physical values are no larger than the logical ones.
-    """
-    linear, (_, _, quadratic), _ = bqm.to_numpy_vectors()
-    ratios = [0.0]
-    if len(linear):
-        ratios.append(np.abs(linear).max() / min(abs(v) for v in properties["h_range"]))
-    if len(quadratic):
-        ratios.append(np.abs(quadratic).max() / min(abs(v) for v in properties["j_range"]))
-    largest = max(ratios)
-    if auto_scale:
-        return largest if largest > 0 else 1.0
-    return max(largest, 1.0)
+def _graph_key(bm: BoltzmannMachine) -> bytes:
+    return bm.num_nodes.to_bytes(4, "little") + bm.edges.cpu().numpy().tobytes()
 
 
 class QPUSampler(Sampler):
-    """The QPU path on any structured dimod sampler (a QPU, or a mock of one)."""
+    """The QPU path on a structured dimod sampler that `open_device` opens."""
 
-    def __init__(
-        self,
-        qpu: dimod.Sampler,
-        *,
-        seed: int | None,
-        auto_scale: bool,
-        qpu_parameters: dict[str, Any],
-        retry: RetryPolicy | None = None,
-        fallback: str | None = None,
-        fallback_options: dict | None = None,
-        fallback_for: int = 100,
-    ):
+    Options: ClassVar[type[QPUOptions]] = QPUOptions
+    substitute: Sampler | None = None  # the sampler that plays the device, when it is emulated
+
+    def __init__(self, **options: Any):
         from qaaan import samplers
 
-        if fallback_options is not None and not isinstance(fallback_options, dict):
-            raise ConfigError(f"fallback_options must be a mapping, got {fallback_options!r}")
-        if fallback is None and fallback_options:
-            raise ConfigError("fallback_options given without a fallback sampler")
-        self.retry = retry or RetryPolicy()
+        self.options = validate(self.Options, options, prefix="sampler_options")
+        self.rng = np.random.default_rng(self.options.seed)
         self.fallback = None
-        if fallback is not None:
-            self.fallback = samplers.make(fallback, **(fallback_options or {}))
-        self.totals = {"qpu_access_seconds": 0.0, "qpu_failures": 0, "fallback_calls": 0}
-        # after the QPU failed, this many calls go to the fallback before the QPU is tried again
-        self.fallback_for = check_nonnegative_int("fallback_for", fallback_for)
-        self.fallback_left = 0
-        self.qpu = qpu
-        self.target = qpu.to_networkx_graph()
-        self.auto_scale = check_bool("auto_scale", auto_scale)
-        self.qpu_parameters = qpu_parameters
-        self.rng = np.random.default_rng(seed)
+        if self.options.fallback is not None:
+            self.fallback = samplers.make(
+                self.options.fallback, **self.options.fallback_options or {}
+            )
+        self.account = QPUAccount()
         self.embeddings: dict[bytes, Embedding] = {}
+        self._stacks: dict[bytes, RetryComposite] = {}
         self.info = {}
 
+    @abc.abstractmethod
+    def open_device(self) -> dimod.Sampler:
+        """The structured sampler the problems go to; called once, on the first call."""
+
+    def device_parameters(self) -> dict[str, Any]:
+        """Parameters of every call to the device (annealing time, ...)."""
+        return {}
+
+    @functools.cached_property
+    def device(self) -> dimod.Sampler:
+        return self.open_device()
+
+    @functools.cached_property
+    def target(self) -> nx.Graph:
+        """The device's working qubits and couplers, with its lattice's shape."""
+        return self.device.to_networkx_graph()
+
+    def embedding_for(self, bm: BoltzmannMachine) -> Embedding:
+        """The chains of the machine's graph on the device, searched once per graph."""
+        key = _graph_key(bm)
+        if key not in self.embeddings:
+            self.embeddings[key] = placement.find_embedding(bm.graph, self.target, self.rng)
+        return self.embeddings[key]
+
+    def stack_for(self, bm: BoltzmannMachine) -> RetryComposite:
+        """The composites for the machine's graph, outermost first (built once per graph)."""
+        key = _graph_key(bm)
+        if key not in self._stacks:
+            reads = ShuffledReadsComposite(self.device, self.rng)
+            chains = FairCoinEmbeddingComposite(reads, self.embedding_for(bm), self.rng)
+            scaled = RangeScaleComposite(chains, auto_scale=self.options.auto_scale)
+            self._stacks[key] = RetryComposite(
+                scaled,
+                RetryPolicy(self.options.timeout, self.options.retries, self.options.backoff),
+                fallback=_OwnDraws(self.fallback) if self.fallback is not None else None,
+                fallback_for=self.options.fallback_for,
+                account=self.account,
+            )
+        return self._stacks[key]
+
+    def fork(self, seed: int) -> QPUSampler:
+        """A sampler on the same device connection and embeddings, with its own random stream
+        from `seed` (and its own substitute and fallback, whose chains it must not disturb):
+        previews need no new connection or embedding search, and their QPU time is counted."""
+        fork = copy.copy(self)
+        fork.rng = np.random.default_rng(seed)
+        fork._stacks = {}
+        if self.substitute is not None:  # an emulated device: its own substitute inside
+            fork.substitute = self.substitute.fork(seed)
+            fork.__dict__.pop("device", None)
+        if self.fallback is not None:
+            fork.fallback = self.fallback.fork(seed)
+        return fork
+
+    def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
+        num_reads = check_num_reads(num_reads)
+        stack = self.stack_for(bm)
+        sampleset = stack.sample(bm.to_bqm(), num_reads=num_reads, **self.device_parameters())
+        self.info = dict(sampleset.info)
+        spins = sampleset_to_spins(sampleset, list(range(bm.num_nodes)))
+        return torch.as_tensor(spins, dtype=torch.float32, device=bm.device)
+
     def state_dict(self) -> dict[str, Any]:
-        device = getattr(self.qpu, "substitute_sampler", None)
         return {
             "rng": self.rng.bit_generator.state,
             "embeddings": {key.hex(): embedding for key, embedding in self.embeddings.items()},
-            "device": device.state_dict() if isinstance(device, Sampler) else {},
-            "totals": dict(self.totals),
-            "fallback_left": self.fallback_left,
+            "device": self.substitute.state_dict() if self.substitute is not None else {},
+            "totals": self.account.totals(),
+            "fallback_left": self.account.fallback_left,
             "fallback": self.fallback.state_dict() if self.fallback is not None else {},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.embeddings = {bytes.fromhex(k): e for k, e in state["embeddings"].items()}
-        device = getattr(self.qpu, "substitute_sampler", None)
-        if isinstance(device, Sampler):
-            device.load_state_dict(state["device"])
-        self.totals.update(state.get("totals", {}))
-        self.fallback_left = state.get("fallback_left", 0)
+        self._stacks.clear()  # they hold the embeddings they were built with
+        if self.substitute is not None:
+            self.substitute.load_state_dict(state["device"])
+        # checkpoints written before the QPU's costs were kept have no totals
+        totals = state.get("totals", {})
+        self.account = QPUAccount(**totals, fallback_left=state.get("fallback_left", 0))
         if self.fallback is not None:
             self.fallback.load_state_dict(state.get("fallback", {}))
-
-    def embedding_for(self, bm: BoltzmannMachine) -> Embedding:
-        key = bm.num_nodes.to_bytes(4, "little") + bm.edges.cpu().numpy().tobytes()
-        if key not in self.embeddings:
-            self.embeddings[key] = find_embedding(bm.graph, self.target, self.rng)
-        return self.embeddings[key]
-
-    def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
-        num_reads = check_positive_int("num_reads", num_reads)
-        if self.fallback_left > 0:  # the QPU failed recently: not even an embedding is needed
-            self.fallback_left -= 1
-            return self._fall_back(bm, num_reads, "the QPU failed recently")
-        embedding = self.embedding_for(bm)
-        logical = bm.to_bqm()
-        scale = scale_factor(logical, self.qpu.properties, self.auto_scale)
-        logical.scale(1.0 / scale)
-        strongest_ferromagnet = -min(self.qpu.properties["j_range"])
-        embedded = dwave.embedding.embed_bqm(
-            logical, embedding, self.target.adj, chain_strength=strongest_ferromagnet
-        )
-        try:
-            sampleset, failures = call(lambda: self._ask_qpu(embedded, num_reads), self.retry)
-        except QPUUnavailable as error:
-            self.totals["qpu_failures"] += self.retry.retries + 1
-            if self.fallback is None:
-                raise
-            self.fallback_left = self.fallback_for
-            log.warning("%s; the fallback sampler %s draws instead", error, self.fallback.name)
-            return self._fall_back(bm, num_reads, str(error))
-        self.totals["qpu_failures"] += len(failures)
-        timing = dict(sampleset.info.get("timing", {}))
-        self.totals["qpu_access_seconds"] += timing.get("qpu_access_time", 0.0) / 1e6
-        qubits = sorted(embedded.variables)
-        column = {q: i for i, q in enumerate(qubits)}
-        chains = [np.array([column[q] for q in embedding[i]]) for i in range(bm.num_nodes)]
-        # a QPU groups identical reads: shuffle the expanded rows back into i.i.d. order
-        qubit_spins = self.rng.permutation(sampleset_to_spins(sampleset, qubits), axis=0)
-        spins, broken = unembed_majority(qubit_spins, chains, self.rng)
-        lengths = [len(chain) for chain in chains]
-        self.info = {
-            "chain_break_fraction": float(broken.mean()),
-            "scale": float(scale),
-            "max_chain_length": max(lengths),
-            "mean_chain_length": float(np.mean(lengths)),
-            "qubits": sum(lengths),
-            "timing": timing,
-            "retried": failures,
-            **self.totals,
-        }
-        return torch.as_tensor(spins, dtype=torch.float32, device=bm.device)
-
-    def _ask_qpu(self, embedded: dimod.BinaryQuadraticModel, num_reads: int) -> dimod.SampleSet:
-        sampleset = self.qpu.sample(embedded, num_reads=num_reads, **self.qpu_parameters)
-        sampleset.resolve()  # a cloud sampleset is a future: wait for it inside the timeout
-        return sampleset
-
-    def _fall_back(self, bm: BoltzmannMachine, num_reads: int, reason: str) -> torch.Tensor:
-        self.totals["fallback_calls"] += 1
-        spins = self.fallback.sample(bm, num_reads)
-        self.info = {"fallback": self.fallback.name, "qpu_error": reason, **self.totals}
-        return spins
 
 
 def mock_2000q(
@@ -370,53 +254,41 @@ def mock_2000q(
     return mock
 
 
-SUBSTITUTE_DEFAULTS = {"gibbs": {"sweeps": 100, "burn_in": 0}, "sqa": {}}
-
-
 class MockDWave(QPUSampler):
-    """The whole QPU path offline on a mock 2000Q.
+    """The whole QPU path offline on a mock 2000Q, a Boltzmann-like sampler as the device.
 
-    Options: ``dead_fraction`` (share of dead qubits and couplers), ``seed`` (dead qubits,
-    embedding choice, tie coins, substitute), ``auto_scale``, and the Boltzmann-like sampler that
-    plays the device: ``substitute`` ('gibbs': classical at its beta, 100 fresh sweeps per call
-    by default; 'sqa': a simulated quantum annealer) with ``substitute_options`` (its options,
-    e.g. ``{"beta": 2.0}``: the device's inverse temperature in problem units). The resilience
-    options of `DWave` apply too (no timeout by default: the mock is local).
+    The substitute plays the device: 'gibbs' is classical at its beta (100 fresh sweeps per
+    call by default), 'sqa' a simulated quantum annealer; ``substitute_options`` such as
+    ``{"beta": 2.0}`` set the device's inverse temperature in problem units.
     """
 
     name = "mock-dwave"
 
-    def __init__(
-        self,
-        *,
-        dead_fraction: float = 0.0,
-        seed: int | None = None,
-        auto_scale: bool = False,
-        substitute: str = "gibbs",
-        substitute_options: dict | None = None,
-        timeout: float | None = None,
-        retries: int = 3,
-        backoff: float = 1.0,
-        fallback: str | None = None,
-        fallback_options: dict | None = None,
-        fallback_for: int = 100,
-    ):
+    class Options(QPUOptions):
+        dead_fraction: float = Field(
+            0.0, ge=0, lt=0.5, description="share of dead qubits and couplers"
+        )
+        substitute: Literal["gibbs", "sqa"] = Field(
+            "gibbs", description="the sampler that plays the device"
+        )
+        substitute_options: dict[str, Any] | None = Field(
+            None, description="the substitute's options (its seed defaults to seed)"
+        )
+
+    def __init__(self, **options: Any):
         from qaaan import samplers
 
-        seed = check_seed(seed)
-        if not isinstance(dead_fraction, int | float) or not 0 <= dead_fraction < 0.5:
-            raise ConfigError(f"dead_fraction must be a number in [0, 0.5), got {dead_fraction!r}")
-        check_choice("substitute", substitute, tuple(SUBSTITUTE_DEFAULTS))
-        if substitute_options is not None and not isinstance(substitute_options, dict):
-            raise ConfigError(f"substitute_options must be a mapping, got {substitute_options!r}")
-        options = {"seed": seed, **SUBSTITUTE_DEFAULTS[substitute], **(substitute_options or {})}
-        device = samplers.make(substitute, **options)
-        qpu = mock_2000q(dead_fraction, seed, device, substitute_kwargs={})
-        super().__init__(
-            qpu, seed=seed, auto_scale=auto_scale, qpu_parameters={},
-            retry=RetryPolicy(timeout, retries, backoff), fallback=fallback,
-            fallback_options=fallback_options, fallback_for=fallback_for,
-        )  # fmt: skip
+        super().__init__(**options)
+        substitute = self.options.substitute
+        defaults = {"seed": self.options.seed, **SUBSTITUTE_DEFAULTS[substitute]}
+        self.substitute = samplers.make(
+            substitute, **{**defaults, **(self.options.substitute_options or {})}
+        )
+
+    def open_device(self) -> MockDWaveSampler:
+        return mock_2000q(
+            self.options.dead_fraction, self.options.seed, self.substitute, substitute_kwargs={}
+        )
 
 
 def _credentials_configured() -> bool:
@@ -433,49 +305,42 @@ def _credentials_configured() -> bool:
 class DWave(QPUSampler):
     """A real D-Wave QPU through Leap (its own topology and dead qubits).
 
-    Options: ``solver`` (a solver name, or None for Leap's default QPU), ``seed`` (embedding and
-    tie coins), ``auto_scale``, ``annealing_time`` in µs (the paper used 1 µs; None is the
-    device's default). Resilience: ``timeout`` seconds per call (default 300), ``retries`` (3)
-    with ``backoff`` seconds doubling (1, 2, 4), and ``fallback``, a sampler name (e.g.
-    'gibbs') with ``fallback_options``, used with a logged warning when every try failed, and
-    for the next ``fallback_for`` calls (100) before the QPU is tried again.
+    Leap's credentials are the ``token`` option, else ``DWAVE_API_TOKEN`` or the file that
+    ``dwave config create`` writes; they are checked, and the solver opened, on the first call.
     """
 
     name = "dwave"
 
-    def __init__(
-        self,
-        *,
-        solver: str | None = None,
-        seed: int | None = None,
-        auto_scale: bool = False,
-        annealing_time: float | None = None,
-        timeout: float | None = 300.0,
-        retries: int = 3,
-        backoff: float = 1.0,
-        fallback: str | None = None,
-        fallback_options: dict | None = None,
-        fallback_for: int = 100,
-    ):
-        seed = check_seed(seed)
-        parameters = {}
-        if annealing_time is not None:
-            parameters["annealing_time"] = check_positive_float("annealing_time", annealing_time)
-        if not _credentials_configured():
+    class Options(QPUOptions):
+        solver: str | None = Field(None, description="solver name (None: Leap's default QPU)")
+        annealing_time: Positive | None = Field(
+            None, description="µs per anneal (the paper used 1; None: the device's default)"
+        )
+        timeout: Positive | None = Field(300.0, description="seconds per QPU call (None: no limit)")
+        token: SecretStr | None = Field(
+            None, description="Leap API token (None: DWAVE_API_TOKEN or the config file)"
+        )
+
+    def device_parameters(self) -> dict[str, Any]:
+        annealing_time = self.options.annealing_time
+        return {} if annealing_time is None else {"annealing_time": annealing_time}
+
+    def open_device(self) -> dimod.Sampler:
+        from dwave.system import DWaveSampler
+
+        token = self.options.token
+        if token is None and not _credentials_configured():
             raise ConfigError(
                 "no D-Wave credentials: set DWAVE_API_TOKEN or create a config file with "
                 "`dwave config create` (see docs.ocean.dwavesys.com, 'Configuring Access to Leap')"
             )
-        from dwave.system import DWaveSampler
-
+        solver = self.options.solver
+        config = {"solver": solver} if solver else {}
+        if token is not None:
+            config["token"] = token.get_secret_value()
         try:
-            qpu = DWaveSampler(solver=solver) if solver else DWaveSampler()
+            return DWaveSampler(**config)
         except Exception as error:  # network, authentication, unknown solver: all say why
             reason = first_line(error)
             message = f"could not open D-Wave solver {solver or '(default)'}: {reason}"
             raise ConfigError(message) from error
-        super().__init__(
-            qpu, seed=seed, auto_scale=auto_scale, qpu_parameters=parameters,
-            retry=RetryPolicy(timeout, retries, backoff), fallback=fallback,
-            fallback_options=fallback_options, fallback_for=fallback_for,
-        )  # fmt: skip

@@ -1,0 +1,100 @@
+"""Every setting declared once: the CLI, config files, resume rules, saved settings and the docs
+are derived from the models of `qaaan.settings`, and every wrong value is one line, exit 2."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from typer.testing import CliRunner
+
+from qaaan import ConfigError, settings
+from qaaan.cli import app
+from tests.strategies import one_bad_setting
+
+runner = CliRunner()
+SWEEP = hypothesis_settings(
+    max_examples=60, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "model"), list(settings.COMMANDS.items()))
+def test_every_field_is_an_option_with_its_default_and_range_in_help(command, model):
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    for name, field in model.model_fields.items():
+        flag = ("-" if len(name) == 1 else "--") + name.replace("_", "-")
+        assert flag.removesuffix("s") in result.output, flag
+        if field.default not in (None, {}):
+            assert f"default: {field.default!r}" in result.output, name
+        if rule := settings.rule_text(field):
+            assert rule in result.output, name
+
+
+def test_the_resume_rules_come_from_the_declarations():
+    assert settings.TrainSettings.resumable() == (
+        "data_dir", "iterations", "epochs", "device", "out",
+        "checkpoint_every", "log_every", "beta_eff_every", "grid_every",
+    )  # fmt: skip
+    saved = settings.TrainSettings().public()
+    changed = settings.resumed(settings.TrainSettings, saved, {"iterations": 9, "out": "x"})
+    assert changed.iterations == 9 and changed.out == "x"
+    with pytest.raises(ConfigError, match=r"--resume: lr is 0\.1 but the run used 0\.0002"):
+        settings.resumed(settings.TrainSettings, saved, {"lr": 0.1})
+
+
+def test_the_settings_reference_in_the_docs_is_generated_from_the_declarations():
+    page = Path(__file__).parents[1] / "docs" / "reference" / "settings.md"
+    assert page.read_text() == settings.reference(), "regenerate: python -m qaaan.settings"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sampler_options = 3", "sampler_options = 3: input should be a valid dictionary"),
+        ('sampler_options = "beta=1"', "sampler_options = 'beta=1': input should be a valid dict"),
+        ("[sampler_options]\nbeta = [1]", "sampler_options.beta = [1]: input should be a valid"),
+        ('sampler = "sqa"\n[sampler_options]\nschedule = "up"', "schedule = 'up': schedule must"),
+        ("batch_size = 1.5", "batch_size = 1.5: input should be a valid integer"),
+        ('lr = "0.1"', "lr = '0.1': input should be a valid number"),
+        ("refine = 1", "refine = 1: input should be a valid boolean"),
+        ("bm_samples = 8\nbatch_size = 16", "bm_samples (8) must be at least batch_size (16)"),
+    ],
+)
+def test_wrongly_typed_nested_values_in_a_config_file_are_one_line(tmp_path, text, message):
+    config = tmp_path / "run.toml"
+    config.write_text(text + "\n")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and message in line
+    assert not out.exists()
+
+
+@SWEEP
+@given(bad=one_bad_setting(settings.TrainSettings, skip=("out", "data_dir")))
+def test_every_setting_refuses_a_wrong_value_in_one_line_and_writes_nothing(bad):
+    name, value = bad
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "run.yaml"
+        config.write_text(yaml.safe_dump({name: value}))
+        out = Path(folder) / "run"
+        result = runner.invoke(app, ["train", "--config", str(config), "--out", str(out)])
+        assert result.exit_code == 2, (bad, result.output)
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith(f"error: {name}") or line.startswith("error: unknown sampler")
+        assert not out.exists()
+
+
+@SWEEP
+@given(bad=one_bad_setting(settings.MnistSettings, skip=("out", "data_dir")))
+def test_the_experiments_settings_refuse_wrong_values_too(bad):
+    name, value = bad
+    with pytest.raises(ConfigError, match=f"^{name}"):
+        settings.build(settings.MnistSettings, {name: value})
