@@ -14,7 +14,6 @@ from qaaan import BoltzmannMachine, ConfigError, samplers, topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
 from qaaan.loop import Trainer
 from qaaan.samplers import placement
-from qaaan.samplers.composites import retry
 from qaaan.samplers.hardware import DWave, MockDWave, mock_2000q
 from qaaan.settings import TrainSettings
 
@@ -35,14 +34,6 @@ def _record_device_calls(device, failures=0):
 
     device.sample = sample
     return seen
-
-
-@pytest.fixture
-def delays(monkeypatch) -> list[float]:
-    """The backoff delays the retries waited (recorded, not slept)."""
-    waited: list[float] = []
-    monkeypatch.setattr(retry.time, "sleep", waited.append)
-    return waited
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from dwave.cloud.exceptions import SolverAuthenticationError, SolverOfflineError
 
 from qaaan import samplers
 from qaaan.errors import ConfigError
-from qaaan.samplers.composites import retry
 from qaaan.samplers.composites.retry import QPUAccount, RetryComposite, RetryPolicy
 
 QPU_ACCESS_MICROSECONDS = 8000.0
@@ -47,14 +46,6 @@ class FlakyQPU(dimod.Sampler):
         sampleset = dimod.RandomSampler().sample(bqm, num_reads=parameters.get("num_reads", 1))
         sampleset.info["timing"] = {"qpu_access_time": QPU_ACCESS_MICROSECONDS}
         return sampleset
-
-
-@pytest.fixture
-def delays(monkeypatch) -> list[float]:
-    """The backoff delays the retries waited (recorded, not slept)."""
-    waited: list[float] = []
-    monkeypatch.setattr(retry.time, "sleep", waited.append)
-    return waited
 
 
 def _retrying(qpu, retries=3, timeout=None, fallback=None, **options) -> RetryComposite:

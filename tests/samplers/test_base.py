@@ -6,9 +6,10 @@ import dimod
 import dimod.testing
 import numpy as np
 import pytest
+import torch
 
 from qaaan import samplers, topology
-from qaaan.bm import random_machine
+from qaaan.bm import BoltzmannMachine, random_machine
 
 
 @dimod.testing.load_sampler_bqm_tests(lambda: samplers.make("gibbs", seed=0, sweeps=2, burn_in=5))
@@ -44,3 +45,12 @@ def test_dimod_calls_do_not_disturb_the_persistent_chains():
     chains = sampler.chains.spins.clone()
     sampler.sample(bm.to_bqm(), num_reads=3, sweeps=4)
     assert before.shape == (10, 4) and (sampler.chains.spins == chains).all()
+
+
+def test_building_machines_from_parameters_leaves_torch_global_rng_alone():
+    bqm = random_machine(topology.complete(8), seed=0, h_scale=0.1, J_scale=0.1).to_bqm()
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    BoltzmannMachine.from_bqm(bqm)
+    assert torch.equal(torch.rand(3), expected)
