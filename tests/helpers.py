@@ -1,6 +1,17 @@
-"""Settings small enough for a test run."""
+"""What several test files share: tiny settings, graphs, moment checks, results files."""
 
-from qaaan.settings import TrainSettings
+import json
+
+from qaaan import topology
+from qaaan.bm import correlation_matrix, spin_means
+from qaaan.samplers import exact_moments
+from qaaan.settings import MnistSettings, TrainSettings
+
+GRAPHS = {
+    "complete8": topology.complete(8),
+    "bipartite8": topology.bipartite(8),
+    "chimera10": topology.chimera(10),
+}
 
 
 def tiny(tmp_path, **changes) -> TrainSettings:
@@ -11,3 +22,33 @@ def tiny(tmp_path, **changes) -> TrainSettings:
         "beta_eff_every": 2, "device": "cpu",
     }  # fmt: skip
     return TrainSettings(**{**settings, **changes})
+
+
+def max_deviation(spins, bm, beta=1.0):
+    """The largest gap of <z_i> and <z_i z_j> of `spins` from their exact values (Eq. 3)."""
+    means, correlations = exact_moments(bm, beta)
+    spins = spins.double()
+    return max(
+        (spin_means(spins) - means).abs().max().item(),
+        (correlation_matrix(spins) - correlations).abs().max().item(),
+    )
+
+
+def results_file(folder, seeds, variants=("uniform", "gibbs"), **settings):
+    """A results.json as `experiment mnist` writes it, with scores that depend on the seed."""
+    config = MnistSettings.model_construct(
+        variants=list(variants), seeds=list(seeds), out=str(folder)
+    )
+    runs = {
+        variant: [
+            {"seed": seed, "inception_score": 8.0 + seed + (variant == "gibbs"),
+             "fid": 10.0 * (seed + 1), "kl_to_uniform": 0.01, "smallest_share": 0.08}
+            for seed in seeds
+        ]
+        for variant in variants
+    }  # fmt: skip
+    folder.mkdir(parents=True)
+    path = folder / "results.json"
+    path.write_text(json.dumps({"config": {**config.model_dump(), **settings},
+                                "summary": {}, "runs": runs}))  # fmt: skip
+    return path

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from qaaan import data
 from qaaan.cli import app
+from tests.helpers import results_file
 
 runner = CliRunner()
 
@@ -144,28 +145,6 @@ def test_evaluate_scores_a_run_with_its_own_dataset_classifier(tmp_path):
     assert "classifiers score mnist or fashion-mnist runs, got dataset 'cifar10'" in result.output
 
 
-def _results_file(folder, seeds, variants=("uniform", "gibbs"), **settings):
-    """A results.json as `experiment mnist` writes it, with scores that depend on the seed."""
-    from qaaan.settings import MnistSettings
-
-    config = MnistSettings.model_construct(
-        variants=list(variants), seeds=list(seeds), out=str(folder)
-    )
-    runs = {
-        variant: [
-            {"seed": seed, "inception_score": 8.0 + seed + (variant == "gibbs"),
-             "fid": 10.0 * (seed + 1), "kl_to_uniform": 0.01, "smallest_share": 0.08}
-            for seed in seeds
-        ]
-        for variant in variants
-    }  # fmt: skip
-    folder.mkdir(parents=True)
-    path = folder / "results.json"
-    path.write_text(json.dumps({"config": {**config.model_dump(), **settings},
-                                "summary": {}, "runs": runs}))  # fmt: skip
-    return path
-
-
 @pytest.mark.parametrize(
     "command",
     [
@@ -181,7 +160,7 @@ def _results_file(folder, seeds, variants=("uniform", "gibbs"), **settings):
 def test_an_output_path_through_a_file_is_refused_in_one_line_before_the_work(tmp_path, command):
     blocked = tmp_path / "notes.txt"
     blocked.write_text("kept")
-    results = _results_file(tmp_path / "a", [0])
+    results = results_file(tmp_path / "a", [0])
     fill = {"blocked": str(blocked), "results": str(results), "results_folder": str(results.parent)}
     result = CliRunner().invoke(app, [part.format(**fill) for part in command])
     assert result.exit_code == 2

@@ -53,11 +53,6 @@ def load(path: Path) -> dict[str, Any]:
     return state
 
 
-def saved_settings(path: Path) -> dict[str, Any]:
-    """The settings a run in the checkpoint at `path` was trained with."""
-    return load(path)["config"]
-
-
 @contextlib.contextmanager
 def fits(path: Path) -> Iterator[None]:
     """Turns a checkpoint whose parts do not fit a run (missing, mistyped, misshapen) into one

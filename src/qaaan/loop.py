@@ -31,12 +31,6 @@ SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures",
 BM_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 
 
-def smoothed_labels(target: float, count: int, noise: float, rng: torch.Generator) -> torch.Tensor:
-    """Labels near `target` (1 real, 0 fake), moved inwards by up to `noise`."""
-    jitter = noise * torch.rand(count, generator=rng)
-    return (target - jitter) if target == 1.0 else (target + jitter)
-
-
 class Trainer:
     """One run: nets, optimisers, prior, data order, and the loop of Fig. 3."""
 
@@ -100,18 +94,13 @@ class Trainer:
         fake = self.generator(self.prior.latent(model_spins, self.global_batch, self.rng)[share])
 
         # 3. discriminator step (Eq. 1): real -> 1, fake -> 0, labels smoothed with noise
-        real_target = smoothed_labels(1.0, self.global_batch, settings.label_noise, self.rng)
-        fake_target = smoothed_labels(0.0, self.global_batch, settings.label_noise, self.rng)
+        real_target, fake_target = self._labels(1.0, share), self._labels(0.0, share)
         self.opt_d.zero_grad(set_to_none=True)
         real_logit, real_features = self.discriminator(real)
-        loss_real = F.binary_cross_entropy_with_logits(
-            real_logit, real_target[share].to(self.device)
-        )
+        loss_real = F.binary_cross_entropy_with_logits(real_logit, real_target)
         loss_real.backward()
         fake_logit, _ = self.discriminator(fake.detach())
-        loss_fake = F.binary_cross_entropy_with_logits(
-            fake_logit, fake_target[share].to(self.device)
-        )
+        loss_fake = F.binary_cross_entropy_with_logits(fake_logit, fake_target)
         loss_fake.backward()
         self.opt_d.step()
 
@@ -136,17 +125,24 @@ class Trainer:
 
         # 6. gray-box update of the machine (Eq. 11-12): a step on <E>_data - <E>_model
         stats.update(self.bm.learn(feature_spins, model_spins, self.opt_bm))
+        stats.update(self._checked_figures(model_spins))
+        return stats
+
+    def _labels(self, target: float, share: slice) -> torch.Tensor:
+        """This rank's share of labels for the global batch near `target` (1 real, 0 fake),
+        moved inwards by up to ``label_noise``."""
+        jitter = self.settings.label_noise * torch.rand(self.global_batch, generator=self.rng)
+        labels = (target - jitter) if target == 1.0 else (target + jitter)
+        return labels[share].to(self.device)
+
+    def _checked_figures(self, model_spins: torch.Tensor) -> dict[str, float]:
+        """Stops a machine gone NaN or infinite; what the sampler reported (QPU time, chain
+        breaks), and now and then beta_eff (Eq. 8) of the model samples under the machine."""
         if not self.bm.parameters_are_finite():
             raise ConfigError(
                 f"the Boltzmann machine's parameters became NaN or infinite at iteration "
                 f"{self.iteration}; lower --bm-lr (the last checkpoint is kept)"
             )
-        stats.update(self._sampler_figures(model_spins))
-        return stats
-
-    def _sampler_figures(self, model_spins: torch.Tensor) -> dict[str, float]:
-        """What the sampler reported (QPU time, chain breaks), and now and then beta_eff
-        (Eq. 8) of the model samples under the machine they were drawn from."""
         info = self.prior.sampler.info if self.prior.sampler is not None else {}
         figures = {key: info[key] for key in SAMPLER_FIGURES if key in info}
         if (self.iteration + 1) % self.settings.beta_eff_every == 0:

@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from qaaan.cli import app
 from qaaan.experiments import mnist as experiment_mnist
+from tests.helpers import results_file
 
 
 def test_mnist_experiment_scores_every_variant(tmp_path):
@@ -90,31 +91,9 @@ def test_mnist_experiment_refuses_bad_seeds_before_training(
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 
 
-def _results_file(folder, seeds, variants=("uniform", "gibbs"), **settings):
-    """A results.json as `experiment mnist` writes it, with scores that depend on the seed."""
-    from qaaan.settings import MnistSettings
-
-    config = MnistSettings.model_construct(
-        variants=list(variants), seeds=list(seeds), out=str(folder)
-    )
-    runs = {
-        variant: [
-            {"seed": seed, "inception_score": 8.0 + seed + (variant == "gibbs"),
-             "fid": 10.0 * (seed + 1), "kl_to_uniform": 0.01, "smallest_share": 0.08}
-            for seed in seeds
-        ]
-        for variant in variants
-    }  # fmt: skip
-    folder.mkdir(parents=True)
-    path = folder / "results.json"
-    path.write_text(json.dumps({"config": {**config.model_dump(), **settings},
-                                "summary": {}, "runs": runs}))  # fmt: skip
-    return path
-
-
 def test_merge_joins_seeds_and_priors_run_apart(tmp_path):
-    seed0 = _results_file(tmp_path / "a", [0])
-    seeds12 = _results_file(tmp_path / "b", [2, 1], device="cuda")  # device may differ
+    seed0 = results_file(tmp_path / "a", [0])
+    seeds12 = results_file(tmp_path / "b", [2, 1], device="cuda")  # device may differ
     before = seeds12.read_text()
     out = tmp_path / "table"
     result = CliRunner().invoke(app, ["experiment", "merge", str(seeds12), str(seed0),
@@ -131,8 +110,8 @@ def test_merge_joins_seeds_and_priors_run_apart(tmp_path):
     assert "| gibbs | 10.000 ± 1.000 |" in result.output
     assert seeds12.read_text() == before
     # priors trained on different machines join too, in the table's usual order
-    gibbs = _results_file(tmp_path / "c", [0, 1], variants=["gibbs"])
-    uniform = _results_file(tmp_path / "d", [0, 1], variants=["uniform"])
+    gibbs = results_file(tmp_path / "c", [0, 1], variants=["gibbs"])
+    uniform = results_file(tmp_path / "d", [0, 1], variants=["uniform"])
     assert CliRunner().invoke(app, ["experiment", "merge", str(gibbs), str(uniform),
                                     "--out", str(tmp_path / "priors")]).exit_code == 0  # fmt: skip
     priors = json.loads((tmp_path / "priors" / "results.json").read_text())
@@ -154,18 +133,18 @@ def test_merge_joins_seeds_and_priors_run_apart(tmp_path):
     ],
 )  # fmt: skip
 def test_merge_refuses_parts_of_different_tables(tmp_path, second, message):
-    first = _results_file(tmp_path / "a", [0])
+    first = results_file(tmp_path / "a", [0])
     out = tmp_path / "table"
     if second is None:
         (tmp_path / "b").mkdir()
         (tmp_path / "b" / "results.json").write_text("{}")
         other = tmp_path / "b" / "results.json"
     elif second == "out":
-        other, out = _results_file(tmp_path / "b", [1]), tmp_path / "b"
+        other, out = results_file(tmp_path / "b", [1]), tmp_path / "b"
     else:
         settings = {k: v for k, v in second.items() if k not in ("seeds", "variants")}
         variants = second.get("variants", ("uniform", "gibbs"))
-        other = _results_file(tmp_path / "b", second["seeds"], variants, **settings)
+        other = results_file(tmp_path / "b", second["seeds"], variants, **settings)
     before = other.read_text()
     result = CliRunner().invoke(app, ["experiment", "merge", str(first), str(other),
                                       "--out", str(out)])  # fmt: skip
@@ -183,8 +162,8 @@ def test_merge_refuses_parts_of_different_tables(tmp_path, second, message):
     ],
 )
 def test_merge_refuses_runs_without_an_integer_seed_and_numeric_scores(tmp_path, change, message):
-    good = _results_file(tmp_path / "a", [0])
-    bad = _results_file(tmp_path / "b", [1])
+    good = results_file(tmp_path / "a", [0])
+    bad = results_file(tmp_path / "b", [1])
     results = json.loads(bad.read_text())
     results["runs"]["gibbs"][0].update(change)
     bad.write_text(json.dumps(results))

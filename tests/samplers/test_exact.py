@@ -4,29 +4,14 @@ import pytest
 import torch
 
 from qaaan import BoltzmannMachine, ConfigError, samplers, topology
-from qaaan.bm import correlation_matrix, random_machine, spin_means
-from qaaan.samplers import exact_moments
-
-GRAPHS = {
-    "complete8": topology.complete(8),
-    "bipartite8": topology.bipartite(8),
-    "chimera10": topology.chimera(10),
-}
-
-
-def _max_deviation(spins, bm, beta=1.0):
-    means, correlations = exact_moments(bm, beta)
-    spins = spins.double()
-    return max(
-        (spin_means(spins) - means).abs().max().item(),
-        (correlation_matrix(spins) - correlations).abs().max().item(),
-    )
+from qaaan.bm import random_machine
+from tests.helpers import GRAPHS, max_deviation
 
 
 def test_exact_sampler_matches_enumeration():
     bm = random_machine(GRAPHS["complete8"], seed=0, h_scale=0.5, J_scale=0.5)
     spins = samplers.make("exact", seed=0).sample(bm, 100_000)  # std of a moment <= 0.0032
-    assert _max_deviation(spins, bm) < 0.015
+    assert max_deviation(spins, bm) < 0.015
 
 
 def test_exact_refuses_large_machines():

@@ -3,24 +3,9 @@
 import pytest
 import torch
 
-from qaaan import ConfigError, samplers, topology
-from qaaan.bm import correlation_matrix, random_machine, spin_means
-from qaaan.samplers import exact_moments
-
-GRAPHS = {
-    "complete8": topology.complete(8),
-    "bipartite8": topology.bipartite(8),
-    "chimera10": topology.chimera(10),
-}
-
-
-def _max_deviation(spins, bm, beta=1.0):
-    means, correlations = exact_moments(bm, beta)
-    spins = spins.double()
-    return max(
-        (spin_means(spins) - means).abs().max().item(),
-        (correlation_matrix(spins) - correlations).abs().max().item(),
-    )
+from qaaan import ConfigError, samplers
+from qaaan.bm import random_machine
+from tests.helpers import GRAPHS, max_deviation
 
 
 def test_sa_options_pass_through():
@@ -29,7 +14,7 @@ def test_sa_options_pass_through():
     spins = sampler.sample(bm, 20_000)
     assert spins.shape == (20_000, 10) and set(spins.unique().tolist()) == {-1.0, 1.0}
     # constant beta = 1 Metropolis: Boltzmann at beta = 1 (std of a moment <= 0.007)
-    assert _max_deviation(spins, bm) < 0.03
+    assert max_deviation(spins, bm) < 0.03
     # successive calls of a seeded sampler differ (a new seed per call)
     assert not torch.equal(sampler.sample(bm, 50), sampler.sample(bm, 50))
 

@@ -46,8 +46,3 @@ def _is_secret(annotation: Any) -> bool:
     if annotation is SecretStr:
         return True
     return any(_is_secret(arg) for arg in getattr(annotation, "__args__", ()))
-
-
-def public(options: dict[str, Any], secret_names: frozenset[str] = SECRET_NAMES) -> dict:
-    """`options` without the ones that carry credentials: what may be saved or logged."""
-    return {key: value for key, value in options.items() if key not in secret_names}
