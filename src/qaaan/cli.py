@@ -272,22 +272,30 @@ def train(
     With --resume the run's saved settings are used; only its length (--iterations/--epochs),
     the device, the data directory, --out and the logging intervals may change.
     """
-    from qaaan.loop import Trainer, resume_settings
-
     if preset is not None and preset not in settings.PRESETS:
         raise ConfigError(
             f"preset = {preset!r}: input should be one of {', '.join(settings.PRESETS)}"
         )
-    if resume:
-        changes = {**(settings.read_file(config) if config is not None else {}), **given}
-        default_out = settings.TrainSettings.model_fields["out"].default
-        run_settings = resume_settings(Path(given.get("out", default_out)), changes)
-    else:
-        preset_values = settings.PRESETS.get(preset, {})
-        run_settings = from_layers(settings.TrainSettings, given, config, preset_values)
+    from qaaan.loop import Trainer
+
+    run_settings = training_settings(given, resume, config, settings.PRESETS.get(preset, {}))
     result = Trainer(run_settings, resume=resume).run()
     if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 reports
         print_table(f"qaaan train -> {run_settings.out}", result)
+
+
+def training_settings(
+    given: dict[str, Any], resume: bool, config: Path | None, preset: dict[str, Any]
+) -> settings.TrainSettings:
+    """A new run's settings (defaults, preset, file, options), or with --resume the saved ones
+    of the run in --out with the changes the options and the file make."""
+    from qaaan.loop import resume_settings
+
+    if not resume:
+        return from_layers(settings.TrainSettings, given, config, preset)
+    changes = {**(settings.read_file(config) if config is not None else {}), **given}
+    default_out = settings.TrainSettings.model_fields["out"].default
+    return resume_settings(Path(given.get("out", default_out)), changes)
 
 
 @settings_command(app, "sample", settings.SampleSettings)
@@ -408,40 +416,28 @@ def experiment_topology(given: dict[str, Any], config: ConfigOption = None) -> N
     console.print(f"written to {options.out}: topology.png, topology.csv, topology.json")
 
 
-@experiment_app.command("colour")
+@settings_command(experiment_app, "colour", settings.TrainSettings)
 def experiment_colour(
-    data_dir: Annotated[
-        str, typer.Option(help="the image folder, or the folder holding bedroom_train_lmdb")
-    ],
-    dataset: Annotated[str, typer.Option(help="lsun|folder")] = "lsun",
-    iterations: Annotated[int | None, typer.Option(help="total iterations (default 20000)")] = None,
-    batch_size: Annotated[int | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    device: Annotated[str | None, typer.Option(help="auto|cpu|cuda")] = None,
-    out: Annotated[str, typer.Option(help="run directory")] = "runs/colour",
+    given: dict[str, Any],
     resume: Annotated[bool, typer.Option(help="continue the run in --out")] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Paper Fig. 9: 64x64 colour images with a complete latent graph sampled by gibbs: the
-    colour preset of `qaaan train`.
+    """Paper Fig. 9: 64x64 colour images with a complete latent graph sampled by gibbs: `qaaan
+    train` with the colour preset, on LSUN bedrooms (--data-dir holds bedroom_train_lmdb) or
+    an image folder (--dataset folder).
 
     Example: qaaan experiment colour --dataset folder --data-dir ~/pictures --iterations 5000
     """
-    from qaaan.loop import Trainer, resume_settings
+    from qaaan.loop import Trainer
 
-    with one_line_errors():
-        if dataset not in ("lsun", "folder"):
-            raise ConfigError(f"dataset = {dataset!r}: the colour experiment takes lsun or folder")
-        given = {
-            "dataset": dataset, "data_dir": data_dir, "iterations": iterations,
-            "batch_size": batch_size, "seed": seed, "device": device, "out": out,
-        }  # fmt: skip
-        given = {key: value for key, value in given.items() if value is not None}
-        if resume:
-            run_settings = resume_settings(Path(out), given)
-        else:
-            run_settings = settings.build(settings.TrainSettings, settings.PRESETS["colour"], given)
-        result = Trainer(run_settings, resume=resume).run()
-    console.print(f"{result['iterations']} iterations; grids in {out}/samples")
+    given.setdefault("out", "runs/colour")
+    run_settings = training_settings(given, resume, config, settings.PRESETS["colour"])
+    if run_settings.dataset not in ("lsun", "folder"):
+        raise ConfigError(
+            f"dataset = {run_settings.dataset!r}: the colour experiment takes lsun or folder"
+        )
+    result = Trainer(run_settings, resume=resume).run()
+    console.print(f"{result['iterations']} iterations; grids in {run_settings.out}/samples")
 
 
 @settings_command(experiment_app, "mnist", settings.MnistSettings)
