@@ -39,6 +39,12 @@ def setting(default: Any, description: str, *, resumable: bool = False, **rules:
     return Field(default, description=description, json_schema_extra=extra, **rules)
 
 
+def like(model: type[BaseModel], name: str, **changes: Any) -> Any:
+    """The field `name` of `model` (description, range), with `changes` such as its default:
+    for a setting that another command passes on unchanged."""
+    return FieldInfo.merge_field_infos(model.model_fields[name], **changes)
+
+
 def number(default: float, description: str, **rules: Any) -> Any:
     """A finite float setting."""
     return setting(default, description, allow_inf_nan=False, **rules)
@@ -174,29 +180,33 @@ MNIST_VARIANTS = ("uniform", "gibbs", "sqa", "sqa-persistent", "mock-dwave")
 PAPER_VARIANTS = ["uniform", "gibbs", "sqa", "mock-dwave"]
 
 
+SHARED_WITH_TRAIN = ("data_dir", "iterations", "batch_size", "width", "refine", "ema", "device")
+
+
 class MnistSettings(Settings):
     """`qaaan experiment mnist`: every prior with the same budget and seeds (paper section 7)."""
 
     dataset: Literal["mnist", "mnist-10k"] = setting("mnist", "training images")
-    data_dir: str | None = setting(None, "data directory (default: $QAAAN_DATA)")
+    data_dir: str | None = like(TrainSettings, "data_dir")
     variants: list[Literal[MNIST_VARIANTS]] = setting(
         PAPER_VARIANTS, "priors to train, comma-separated", min_length=1
     )
     seeds: list[Seed] = setting([0, 1, 2], "seeds, comma-separated, distinct", min_length=1)
-    iterations: int = setting(3000, "training iterations per run", ge=1)
-    batch_size: int = setting(64, "images per iteration", ge=2)
-    width: int = setting(32, "channels of D's first convolution (G mirrors it)", ge=2)
-    refine: bool = setting(True, "the generator's 3x3 refinement layers (off: the paper's)")
-    ema: float = number(0.0, "decay of the generator's weight average (0: off)", ge=0, lt=1)
+    iterations: int = like(TrainSettings, "iterations", default=3000)
+    batch_size: int = like(TrainSettings, "batch_size")
+    width: int = like(TrainSettings, "width", default=32)
+    refine: bool = like(TrainSettings, "refine")
+    ema: float = like(TrainSettings, "ema")
     evaluate_n: int = setting(10_000, "generated images scored per run", ge=1)
-    device: Device = setting("auto", "where the nets run")
+    device: Device = like(TrainSettings, "device")
     out: str = setting("runs/mnist", "output directory")
 
     @model_validator(mode="after")
-    def _distinct_seeds(self) -> MnistSettings:
+    def _distinct_seeds_and_trainable(self) -> MnistSettings:
         repeated = sorted({seed for seed in self.seeds if self.seeds.count(seed) > 1})
         if repeated:
             raise ValueError(f"seeds must differ; repeated: {', '.join(map(str, repeated))}")
+        validate(TrainSettings, self.model_dump(include=set(SHARED_WITH_TRAIN)))
         return self
 
 

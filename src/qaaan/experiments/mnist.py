@@ -23,7 +23,7 @@ from qaaan import checkpoint, data, metrics
 from qaaan.errors import ConfigError, validate
 from qaaan.generation import generated_images
 from qaaan.loop import Trainer
-from qaaan.settings import MnistSettings, TrainSettings, build, resumed
+from qaaan.settings import SHARED_WITH_TRAIN, MnistSettings, TrainSettings, build, resumed
 
 VARIANTS = {
     "uniform": {"prior": "uniform"},
@@ -47,8 +47,8 @@ SCORES = ("inception_score", "fid", "kl_to_uniform", "smallest_share")
 def train_one(config: MnistSettings, variant: str, seed: int) -> Path:
     """Trains (or resumes, or keeps) one run; returns its directory."""
     out = Path(config.out) / variant / f"seed{seed}"
-    shared = {"iterations", "batch_size", "width", "refine", "ema", "dataset", "data_dir", "device"}
-    values = {**config.model_dump(include=shared), "seed": seed, "out": str(out)}
+    shared = config.model_dump(include={*SHARED_WITH_TRAIN, "dataset"})
+    values = {**shared, "seed": seed, "out": str(out)}
     settings = build(TrainSettings, values, VARIANTS[variant])
     path = out / checkpoint.CHECKPOINT
     if path.exists():
