@@ -149,16 +149,16 @@ class TrainSettings(Settings):
 class SampleBMSettings(Settings):
     """`qaaan sample-bm`: sample a random Boltzmann machine and check the samples."""
 
-    topology: Literal[TOPOLOGIES] = setting("chimera", "logical graph")
+    topology: Literal[TOPOLOGIES] = like(TrainSettings, "topology")
     nodes: int = setting(100, "number of nodes N", ge=1)
-    sampler: str = setting("gibbs", "a name from `qaaan samplers`")
-    sampler_options: dict[str, Any] = setting({}, "the sampler's options")
+    sampler: str = like(TrainSettings, "sampler")
+    sampler_options: dict[str, Any] = like(TrainSettings, "sampler_options")
     reads: int = setting(1000, "samples per call", ge=1)
     calls: int = setting(20, "number of sample calls", ge=1)
     h_scale: float = number(0.5, "h drawn from U[-h_scale, h_scale]", ge=0)
     j_scale: float = number(0.3, "J drawn from U[-j_scale, j_scale]", ge=0)
     seed: Seed = setting(0, "seed of the random machine")
-    device: Device = setting("auto", "where torch samplers run")
+    device: Device = like(TrainSettings, "device")
 
     def check_nested(self) -> None:
         from qaaan import samplers
@@ -173,7 +173,7 @@ class SampleSettings(Settings):
     n: int = setting(64, "number of images", ge=1)
     seed: Seed = setting(0, "seed of the latents: the same seed gives the same images")
     out: str = setting("samples.png", ".npz (images in [-1, 1]) or .png (a grid)")
-    device: Device = setting("auto", "where the generator runs")
+    device: Device = like(TrainSettings, "device")
 
 
 MNIST_VARIANTS = ("uniform", "gibbs", "sqa", "sqa-persistent", "mock-dwave")
@@ -217,7 +217,7 @@ class TopologySettings(Settings):
     """`qaaan experiment topology`: L1 against iterations per topology (paper Figs. 6-7)."""
 
     dataset: Literal["mnist", "mnist-10k"] = setting("mnist", "images to binarise")
-    data_dir: str | None = setting(None, "data directory (default: $QAAAN_DATA)")
+    data_dir: str | None = like(TrainSettings, "data_dir")
     topologies: list[Literal["complete", "bipartite", "chimera"]] = setting(
         ["complete", "bipartite", "chimera"], "topologies, comma-separated", min_length=1
     )
