@@ -6,8 +6,8 @@ from __future__ import annotations
 import dwave.system
 import pytest
 
-from qaaan import generation, samplers
-from qaaan.loop import Trainer
+from qaaan import ConfigError, generation, samplers
+from qaaan.loop import Trainer, resume_settings
 from qaaan.samplers import placement
 from qaaan.samplers.hardware import mock_2000q
 from tests.helpers import tiny
@@ -60,6 +60,17 @@ def test_grids_and_the_weight_average_reuse_the_runs_connection_and_embedding(
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
 
+    # resuming takes the token again (it was not saved); the other options stay the run's
+    changes = {"iterations": 6, "sampler_options": {"token": SECRET}}
+    Trainer(resume_settings(tmp_path / "run", changes), resume=True).run()
+    assert fake_leap["connections"][-1]["token"] == SECRET
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    with pytest.raises(ConfigError, match="--resume: sampler_options is"):
+        resume_settings(tmp_path / "run", {"sampler_options": {"retries": 9}})
+
+    calls = fake_leap["calls"]
     monkeypatch.setenv("DWAVE_API_TOKEN", "from-the-environment")
     generation.generated_images(tmp_path / "run", 8, seed=1, device="cpu")
-    assert len(fake_leap["connections"]) == 2 and fake_leap["calls"] == 11  # one call more
+    assert len(fake_leap["connections"]) == 3 and fake_leap["calls"] == calls + 1

@@ -63,6 +63,11 @@ class Settings(BaseModel):
     def check_nested(self) -> None:
         """Checks of values that other models declare (a sampler's options); none here."""
 
+    @classmethod
+    def without_secrets(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """`values` without what carries credentials (nothing, unless a model has a sampler)."""
+        return values
+
 
 def _is_resumable(field: FieldInfo) -> bool:
     return bool((field.json_schema_extra or {}).get("resumable"))
@@ -136,14 +141,19 @@ class TrainSettings(Settings):
     def public(self) -> dict[str, Any]:
         """The settings as plain values without the sampler options that carry credentials:
         what is saved with a run and logged."""
+        return self.without_secrets(self.model_dump())
+
+    @classmethod
+    def without_secrets(cls, values: dict[str, Any]) -> dict[str, Any]:
         from qaaan import samplers
 
-        values = self.model_dump()
-        secret = samplers.secret_names(self.sampler)
-        values["sampler_options"] = {
-            key: value for key, value in self.sampler_options.items() if key not in secret
-        }
-        return values
+        options = values.get("sampler_options")
+        if not isinstance(options, dict):
+            return values
+        sampler = values.get("sampler", cls.model_fields["sampler"].default)
+        secret = samplers.secret_names(sampler) if isinstance(sampler, str) else frozenset()
+        kept = {key: value for key, value in options.items() if key not in secret}
+        return {**values, "sampler_options": kept}
 
 
 class SampleBMSettings(Settings):
@@ -295,10 +305,18 @@ def build(model: type[Settings], *layers: dict[str, Any]) -> Settings:
 
 
 def resumed(model: type[Settings], saved: dict[str, Any], changes: dict[str, Any]) -> Settings:
-    """The saved settings with `changes`, of which only the resumable settings may differ."""
+    """The saved settings with `changes`, of which only the resumable settings may differ.
+
+    A mapping given (sampler options) adds to the saved one; the credentials that were not
+    saved (a token) may be given again, and nothing else in it may change."""
+    changes = {
+        key: {**saved[key], **value} if isinstance(value, dict) and key in saved else value
+        for key, value in changes.items()
+    }
+    comparable = model.without_secrets(changes)
     fixed = sorted(key for key in changes if key not in model.resumable() and key in saved)
     for key in fixed:
-        if changes[key] != saved[key]:
+        if comparable[key] != saved[key]:
             raise ConfigError(
                 f"--resume: {key} is {changes[key]!r} but the run used {saved[key]!r} "
                 f"(only {', '.join(model.resumable())} may change)"
