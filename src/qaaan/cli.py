@@ -245,7 +245,8 @@ def list_samplers() -> None:
         for index, (option, field) in enumerate(fields):
             table.add_row(
                 name if index == 0 else "", field.alias or option,
-                settings.type_name(field.annotation), repr(field.default), field.description,
+                settings.type_name(field.annotation),
+                "required" if field.is_required() else repr(field.default), field.description,
             )  # fmt: skip
         if not fields:
             table.add_row(name, "(declared by the plugin)", "", "", "")
