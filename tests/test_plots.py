@@ -27,4 +27,4 @@ def test_plot_writes_curves_and_the_class_histogram(tmp_path):
     for name in ("curves.png", "classes.png"):
         assert (tmp_path / "run" / name).stat().st_size > 10_000
     result = CliRunner().invoke(app, ["plot", "--checkpoint", str(tmp_path)])
-    assert result.exit_code == 2 and "no TensorBoard logs" in result.output
+    assert result.exit_code == 2 and "no checkpoint at" in result.output

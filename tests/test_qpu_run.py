@@ -74,3 +74,12 @@ def test_grids_and_the_weight_average_reuse_the_runs_connection_and_embedding(
     monkeypatch.setenv("DWAVE_API_TOKEN", "from-the-environment")
     generation.generated_images(tmp_path / "run", 8, seed=1, device="cpu")
     assert len(fake_leap["connections"]) == 3 and fake_leap["calls"] == calls + 1
+
+
+def test_a_token_in_a_fallbacks_options_is_not_saved_either(tmp_path):
+    options = {"fallback": "dwave", "fallback_options": {"token": SECRET, "retries": 0}}
+    settings = tiny(tmp_path, latent=16, sampler="mock-dwave", sampler_options=options)
+    Trainer(settings.model_copy(update={"iterations": 1})).run()
+    saved = {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()}
+    assert saved and not any(SECRET.encode() in content for content in saved.values())
+    assert settings.public()["sampler_options"]["fallback_options"] == {"retries": 0}

@@ -98,3 +98,38 @@ def test_the_experiments_settings_refuse_wrong_values_too(bad):
     name, value = bad
     with pytest.raises(ConfigError, match=f"^{name}"):
         settings.build(settings.MnistSettings, {name: value})
+
+
+def test_mappings_are_joined_key_by_key_across_layers(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('sampler = "sqa"\n[sampler_options]\nbeta = 2.0\n')
+    file_values = settings.read_file(config)
+    built = settings.build(
+        settings.SampleBMSettings, file_values, {"sampler_options": {"sweeps": 4}}
+    )
+    assert built.sampler_options == {"beta": 2.0, "sweeps": 4}
+
+
+def test_resume_compares_options_by_effect_and_refuses_a_preset(tmp_path):
+    saved = settings.TrainSettings().public()
+    same = settings.resumed(settings.TrainSettings, saved, {"sampler_options": {"sweeps": 1}})
+    assert same.sampler_options == {"sweeps": 1}  # 1 is gibbs's default: the same run
+    with pytest.raises(ConfigError, match=r"--resume: sampler_options is .*'sweeps': 2"):
+        settings.resumed(settings.TrainSettings, saved, {"sampler_options": {"sweeps": 2}})
+    result = runner.invoke(app, ["train", "--resume", "--preset", "quick", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--preset starts a new run" in result.output
+
+
+def test_secret_values_are_not_shown_in_errors():
+    with pytest.raises(ConfigError) as error:
+        settings.build(
+            settings.TrainSettings, {"sampler": "dwave", "sampler_options": {"token": 5}}
+        )
+    assert "sampler_options.token = '***'" in str(error.value) and "5" not in str(error.value)
+
+
+def test_a_config_file_that_is_not_text_is_one_line(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_bytes(b"\xff\xfe")
+    result = runner.invoke(app, ["sample-bm", "--config", str(config)])
+    assert result.exit_code == 2 and "is not UTF-8 text" in result.output

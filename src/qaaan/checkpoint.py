@@ -27,6 +27,14 @@ PREDATING = {"refine": False, "ema": 0.0}
 their values then (every other missing setting had today's default)."""
 
 
+def check_folder(folder: Path) -> None:
+    """Refuses, before any work, a run folder that cannot be made: one that is a file, or lies
+    under one (nothing is created here: a run writes its folder after its first iteration)."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ConfigError(f"cannot use {str(existing)!r}: Not a directory")
+
+
 def save(state: dict[str, Any], path: Path) -> None:
     """Writes `state` to a temporary file beside `path`, then renames it over `path`."""
     temporary = path.with_name(f".{path.name}.tmp")

@@ -1,9 +1,10 @@
 """The `qaaan` command.
 
-The options of `train`, `sample-bm` and the experiments are derived from their settings models
-(`qaaan.settings`): each field becomes an option with its description, default and range in
-``--help``. Every command builds its settings from the defaults, a preset, ``--config FILE``
-and the options given, and turns bad input into one line and exit code 2 (`one_line_errors`).
+The options of `train`, `sample`, `sample-bm` and the experiments are derived from their
+settings models (`qaaan.settings`): each field becomes an option with its description, default
+and range in ``--help``. A run's settings come from the defaults, then a preset (`train`), then
+``--config FILE``, then the options given. Bad input becomes one line and exit code 2
+(`one_line_errors`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 import torch
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import track
 from rich.table import Table
 
@@ -150,9 +152,11 @@ def settings_command(
     parameters; the function gets the given fields as ``given`` (a dict of values)."""
 
     def register(function: Callable[..., None]) -> Callable[..., None]:
+        hints = get_type_hints(function, include_extras=True)
         own = [p for p in inspect.signature(function).parameters.values() if p.name != "given"]
+        own = [p.replace(annotation=hints[p.name], kind=p.KEYWORD_ONLY) for p in own]
         fields = [_option(field_name, field) for field_name, field in model.model_fields.items()]
-        parameters = [*fields, *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own)]
+        parameters = [*fields, *own]
 
         @functools.wraps(function)
         def callback(**values: Any) -> None:
@@ -166,6 +170,12 @@ def settings_command(
         return function
 
     return register
+
+
+def images_to_draw(run: Path, n: int, seed: int, device: str) -> settings.SampleSettings:
+    """The images a command draws from a run, checked as `qaaan sample` checks them."""
+    values = {"checkpoint": str(run), "n": n, "seed": seed, "device": device}
+    return settings.build(settings.SampleSettings, values)
 
 
 ConfigOption = Annotated[
@@ -222,8 +232,8 @@ def run_sample_bm(config: settings.SampleBMSettings) -> dict[str, Any]:
         "mean |<z_i>|": round(spin_means(spins).abs().mean().item(), 4),
     }
     result.update({k: v for k, v in sampler.info.items() if isinstance(v, int | float | str)})
-    if config.nodes <= MAX_NODES:
-        beta = float(config.sampler_options.get("beta", 1.0))
+    beta = getattr(sampler.options, "beta", 1.0)  # samplers without one draw at beta = 1
+    if config.nodes <= MAX_NODES and isinstance(beta, float):
         result["max |moment - exact|"] = round(_moment_deviation(spins, bm, beta), 4)
     return result
 
@@ -238,7 +248,7 @@ def sample_bm(given: dict[str, Any], config: ConfigOption = None) -> None:
 @app.command("samplers")
 def list_samplers() -> None:
     """List the registered samplers (plugins included) and their options."""
-    table = Table("name", "option", "type", "default", "description", title="samplers")
+    table = Table("name", "option", "type", "default", "allowed", "description", title="samplers")
     for name in samplers.available():
         model = samplers.options_model(name)
         fields = model.model_fields.items() if model is not None else []
@@ -246,10 +256,11 @@ def list_samplers() -> None:
             table.add_row(
                 name if index == 0 else "", field.alias or option,
                 settings.type_name(field.annotation),
-                "required" if field.is_required() else repr(field.default), field.description,
+                "required" if field.is_required() else repr(field.default),
+                settings.rule_text(field), escape(field.description or ""),
             )  # fmt: skip
         if not fields:
-            table.add_row(name, "(declared by the plugin)", "", "", "")
+            table.add_row(name, "(declared by the plugin)", "", "", "", "")
     console.print(table)
 
 
@@ -273,6 +284,8 @@ def train(
     With --resume the run's saved settings are used; only its length (--iterations/--epochs),
     the device, the data directory, --out and the logging intervals may change.
     """
+    if preset is not None and resume:
+        raise ConfigError("--preset starts a new run; --resume continues one with its settings")
     if preset is not None and preset not in settings.PRESETS:
         raise ConfigError(
             f"preset = {preset!r}: input should be one of {', '.join(settings.PRESETS)}"
@@ -294,9 +307,9 @@ def training_settings(
 
     if not resume:
         return from_layers(settings.TrainSettings, given, config, preset)
-    changes = {**(settings.read_file(config) if config is not None else {}), **given}
-    default_out = settings.TrainSettings.model_fields["out"].default
-    return resume_settings(Path(given.get("out", default_out)), changes)
+    changes = settings.merged(settings.read_file(config) if config is not None else {}, given)
+    out = changes.get("out", preset.get("out", settings.TrainSettings.model_fields["out"].default))
+    return resume_settings(Path(out), changes)
 
 
 @settings_command(app, "sample", settings.SampleSettings)
@@ -363,6 +376,7 @@ def evaluate_run(
     with one_line_errors():
         if checkpoint is None and not real:
             raise ConfigError("give --checkpoint DIR, --real, or both")
+        images_to_draw(checkpoint or Path("."), n, seed, device)
         if json_out is not None:
             file_to_write(json_out)
         if dataset is None and checkpoint is not None:
@@ -431,7 +445,6 @@ def experiment_colour(
     """
     from qaaan.loop import Trainer
 
-    given.setdefault("out", "runs/colour")
     run_settings = training_settings(given, resume, config, settings.PRESETS["colour"])
     if run_settings.dataset not in ("lsun", "folder"):
         raise ConfigError(
@@ -483,6 +496,9 @@ def plot_run(
 
     target = out or checkpoint
     with one_line_errors():
+        images_to_draw(checkpoint, n, seed, "cpu")
+        checkpoints.check_folder(target)  # before anything is read or written
+        checkpoints.load(checkpoint / checkpoints.CHECKPOINT)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         written = [plots.training_curves(checkpoint, target / "curves.png")]

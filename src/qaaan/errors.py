@@ -25,8 +25,13 @@ def first_line(error: BaseException) -> str:
     return (str(error).splitlines() or [""])[0] or type(error).__name__
 
 
-def describe(error: ValidationError, prefix: str = "") -> str:
-    """'key = value: what is allowed' for the first error of `error` (keys under `prefix`)."""
+SECRET_NAMES = frozenset({"token", "api_key", "password", "secret"})
+"""Options that carry credentials whatever a sampler declares: their values are never shown."""
+
+
+def describe(error: ValidationError, prefix: str = "", secret: frozenset = SECRET_NAMES) -> str:
+    """'key = value: what is allowed' for the first error of `error` (keys under `prefix`);
+    the value of a `secret` key is not shown."""
     first = error.errors(include_url=False)[0]
     key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
     message = first["msg"].removeprefix("Value error, ")
@@ -35,7 +40,8 @@ def describe(error: ValidationError, prefix: str = "") -> str:
         return f"{key} is required"
     if not first["loc"]:  # a rule joining several settings: the message names them
         return f"{key}: {message}" if key else message
-    return f"{key} = {first['input']!r}: {message}"
+    shown = "'***'" if str(first["loc"][-1]) in secret else repr(first["input"])
+    return f"{key} = {shown}: {message}"
 
 
 def validate(model: type[Model], values: Any, prefix: str = "") -> Model:
@@ -52,4 +58,5 @@ def validate(model: type[Model], values: Any, prefix: str = "") -> Model:
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise ConfigError(describe(error, prefix)) from None
+        declared = getattr(model, "secret_names", lambda: frozenset())()
+        raise ConfigError(describe(error, prefix, SECRET_NAMES | declared)) from None

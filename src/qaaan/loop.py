@@ -38,6 +38,7 @@ class Trainer:
         self.settings = settings
         self.world, self.device = distributed.start(torch_device(settings.device))
         self.out = Path(settings.out)
+        checkpoint.check_folder(self.out)
         self.rng = torch.Generator().manual_seed(settings.seed)
         self.dataset = data.load(settings.dataset, settings.data_dir)
         # every rank walks the global batch order and keeps its share
@@ -68,7 +69,7 @@ class Trainer:
             self.opt_bm = BM_OPTIMIZERS[settings.bm_optimizer](
                 self.bm.parameters(), lr=settings.bm_lr
             )
-        self.iteration = 0
+        self.iteration, self.writer = 0, None
         if resume:
             with checkpoint.fits(self.out / checkpoint.CHECKPOINT):
                 self._restore(checkpoint.load(self.out / checkpoint.CHECKPOINT))
@@ -145,38 +146,45 @@ class Trainer:
             )
         info = self.prior.sampler.info if self.prior.sampler is not None else {}
         figures = {key: info[key] for key in SAMPLER_FIGURES if key in info}
-        if (self.iteration + 1) % self.settings.beta_eff_every == 0:
+        # once per beta_eff_every iterations, among those that update the machine
+        if (self.iteration + 1) % self.settings.beta_eff_every < self.settings.bm_every:
             figures["beta_eff"] = effective_beta(self.bm, model_spins, 20).beta
         return figures
 
     def run(self) -> dict[str, Any]:
         """Trains up to the total, with progress, logs, grids and checkpoints; rank 0 alone
-        shows progress and writes files."""
-        main = self.world.is_main
-        if main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(self.settings.public(), indent=2))
-        writer = SummaryWriter(str(self.out / "tensorboard")) if main else None
+        shows progress and writes files, from the first iteration that went through on (a
+        sampler that refuses the machine leaves no files behind)."""
         progress = tqdm(
-            total=self.total, initial=self.iteration, desc="train", unit="it", disable=not main
-        )
+            total=self.total, initial=self.iteration, desc="train", unit="it",
+            disable=not self.world.is_main,
+        )  # fmt: skip
         started = time.perf_counter()
         try:
-            last = self._iterate(progress, writer, started)
+            last = self._iterate(progress, started)
         finally:
             progress.close()  # ends its line, also when a step fails
-            if writer is not None:
-                writer.close()
+            if self.writer is not None:
+                self.writer.close()
             distributed.stop(self.world)
         return {"iterations": self.iteration, "seconds": time.perf_counter() - started, **last}
 
-    def _iterate(self, progress: tqdm, writer: SummaryWriter | None, started: float) -> dict:
+    def _logs(self) -> SummaryWriter | None:
+        """Rank 0's TensorBoard writer, opened with the run's folder and config.json."""
+        if self.writer is None and self.world.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(json.dumps(self.settings.public(), indent=2))
+            self.writer = SummaryWriter(str(self.out / "tensorboard"))
+        return self.writer
+
+    def _iterate(self, progress: tqdm, started: float) -> dict:
         """The iterations up to the total, with logs, grids and checkpoints; the last stats."""
         settings = self.settings
         grid_every = settings.grid_every or self.batches.per_epoch
         sampling, last = 0.0, {}
         while self.iteration < self.total:
             stats = self.step()
+            writer = self._logs()
             self.iteration += 1
             sampling += stats.pop("sampling_seconds")
             last.update(stats)

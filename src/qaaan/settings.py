@@ -25,11 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.fields import FieldInfo
 
 from qaaan.errors import ConfigError, first_line, validate
+from qaaan.topology import TOPOLOGIES
 
 DATASETS = ("mnist", "mnist-10k", "fashion-mnist", "folder", "lsun")
-TOPOLOGIES = ("complete", "bipartite", "chimera", "pegasus", "zephyr")
 Seed = Annotated[int, Field(ge=0, lt=2**63)]
 Device = Literal["auto", "cpu", "cuda"]
+MnistData = Literal["mnist", "mnist-10k"]  # the data the experiments of section 7 train on
+MAX_NODES = 65_536  # a latent machine larger than any annealer's working graph
 
 
 def setting(default: Any, description: str, *, resumable: bool = False, **rules: Any) -> Any:
@@ -64,8 +66,9 @@ class Settings(BaseModel):
         """Checks of values that other models declare (a sampler's options); none here."""
 
     @classmethod
-    def without_secrets(cls, values: dict[str, Any]) -> dict[str, Any]:
-        """`values` without what carries credentials (nothing, unless a model has a sampler)."""
+    def without_secrets(cls, values: dict[str, Any], normalise: bool = False) -> dict[str, Any]:
+        """`values` without what carries credentials (nothing, unless a model has a sampler);
+        with `normalise`, nested options completed with their defaults, for comparing."""
         return values
 
 
@@ -84,7 +87,9 @@ class TrainSettings(Settings):
         "bm", "the generator's latent distribution: the Boltzmann machine, or noise"
     )
     topology: Literal[TOPOLOGIES] = setting("chimera", "logical graph of the Boltzmann machine")
-    latent: int = setting(100, "latent size: spins of the machine, features of D", ge=1)
+    latent: int = setting(
+        100, "latent size: spins of the machine, features of D", ge=1, le=MAX_NODES
+    )
     sampler: str = setting("gibbs", "the machine's sampler: a name from `qaaan samplers`")
     sampler_options: dict[str, Any] = setting(
         {}, "the sampler's options (KEY=VALUE on the command line; see `qaaan samplers`)"
@@ -144,23 +149,21 @@ class TrainSettings(Settings):
         return self.without_secrets(self.model_dump())
 
     @classmethod
-    def without_secrets(cls, values: dict[str, Any]) -> dict[str, Any]:
+    def without_secrets(cls, values: dict[str, Any], normalise: bool = False) -> dict[str, Any]:
         from qaaan import samplers
 
         options = values.get("sampler_options")
-        if not isinstance(options, dict):
-            return values
         sampler = values.get("sampler", cls.model_fields["sampler"].default)
-        secret = samplers.secret_names(sampler) if isinstance(sampler, str) else frozenset()
-        kept = {key: value for key, value in options.items() if key not in secret}
-        return {**values, "sampler_options": kept}
+        if not isinstance(options, dict) or not isinstance(sampler, str):
+            return values
+        return {**values, "sampler_options": samplers.public_options(sampler, options, normalise)}
 
 
 class SampleBMSettings(Settings):
     """`qaaan sample-bm`: sample a random Boltzmann machine and check the samples."""
 
     topology: Literal[TOPOLOGIES] = like(TrainSettings, "topology")
-    nodes: int = setting(100, "number of nodes N", ge=1)
+    nodes: int = setting(100, "number of nodes N", ge=1, le=MAX_NODES)
     sampler: str = like(TrainSettings, "sampler")
     sampler_options: dict[str, Any] = like(TrainSettings, "sampler_options")
     reads: int = setting(1000, "samples per call", ge=1)
@@ -186,7 +189,23 @@ class SampleSettings(Settings):
     device: Device = like(TrainSettings, "device")
 
 
-MNIST_VARIANTS = ("uniform", "gibbs", "sqa", "sqa-persistent", "mock-dwave")
+MNIST_VARIANTS = {  # the priors of the table, as training settings
+    "uniform": {"prior": "uniform"},
+    "gibbs": {"prior": "bm", "sampler": "gibbs"},
+    "sqa": {"prior": "bm", "sampler": "sqa"},
+    # each call starts from the previous call's reads instead of random states (probe seed 100)
+    "sqa-persistent": {
+        "prior": "bm",
+        "sampler": "sqa",
+        "sampler_options": {"initial_state": "persistent"},
+    },
+    "mock-dwave": {
+        "prior": "bm",
+        "sampler": "mock-dwave",
+        "sampler_options": {"dead_fraction": 0.01},
+    },
+}
+
 PAPER_VARIANTS = ["uniform", "gibbs", "sqa", "mock-dwave"]
 
 
@@ -196,9 +215,9 @@ SHARED_WITH_TRAIN = ("data_dir", "iterations", "batch_size", "width", "refine", 
 class MnistSettings(Settings):
     """`qaaan experiment mnist`: every prior with the same budget and seeds (paper section 7)."""
 
-    dataset: Literal["mnist", "mnist-10k"] = setting("mnist", "training images")
+    dataset: MnistData = setting("mnist", "training images")
     data_dir: str | None = like(TrainSettings, "data_dir")
-    variants: list[Literal[MNIST_VARIANTS]] = setting(
+    variants: list[Literal[tuple(MNIST_VARIANTS)]] = setting(
         PAPER_VARIANTS, "priors to train, comma-separated", min_length=1
     )
     seeds: list[Seed] = setting([0, 1, 2], "seeds, comma-separated, distinct", min_length=1)
@@ -216,7 +235,9 @@ class MnistSettings(Settings):
         repeated = sorted({seed for seed in self.seeds if self.seeds.count(seed) > 1})
         if repeated:
             raise ValueError(f"seeds must differ; repeated: {', '.join(map(str, repeated))}")
-        validate(TrainSettings, self.model_dump(include=set(SHARED_WITH_TRAIN)))
+        shared = self.model_dump(include=set(SHARED_WITH_TRAIN))
+        for variant in self.variants:  # every run trainable, before the first one starts
+            validate(TrainSettings, {**shared, **MNIST_VARIANTS[variant]})
         return self
 
 
@@ -226,7 +247,7 @@ TOPOLOGY_SAMPLERS = ("gibbs", "sqa", "mock-dwave")
 class TopologySettings(Settings):
     """`qaaan experiment topology`: L1 against iterations per topology (paper Figs. 6-7)."""
 
-    dataset: Literal["mnist", "mnist-10k"] = setting("mnist", "images to binarise")
+    dataset: MnistData = setting("mnist", "images to binarise")
     data_dir: str | None = like(TrainSettings, "data_dir")
     topologies: list[Literal["complete", "bipartite", "chimera"]] = setting(
         ["complete", "bipartite", "chimera"], "topologies, comma-separated", min_length=1
@@ -240,6 +261,12 @@ class TopologySettings(Settings):
     model_samples: int = setting(1000, "model samples per update", ge=1)
     seed: Seed = setting(0, "first seed")
     out: str = setting("runs/topology", "output directory")
+
+    @model_validator(mode="after")
+    def _seeds_fit(self) -> TopologySettings:
+        if self.seed + self.runs > 2**63:
+            raise ValueError(f"seed + runs must be at most 2**63, got {self.seed} + {self.runs}")
+        return self
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -262,6 +289,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "iterations": 20000,
         "width": 64,
         "refine": False,
+        "out": "runs/colour",
     },
 }
 
@@ -279,7 +307,10 @@ def read_file(path: Path) -> dict[str, Any]:
     """The mapping in a .toml, .yaml or .yml file, keys with '-' read as '_'."""
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist or is not a file")
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
     try:
         if path.suffix == ".toml":
             content = tomllib.loads(text)
@@ -294,12 +325,19 @@ def read_file(path: Path) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in content.items()}
 
 
-def build(model: type[Settings], *layers: dict[str, Any]) -> Settings:
-    """`model` from its defaults and `layers` (later ones win), every value checked."""
+def merged(*layers: dict[str, Any]) -> dict[str, Any]:
+    """`layers` joined, later ones winning; a mapping (sampler options) is joined key by key."""
     values: dict[str, Any] = {}
     for layer in layers:
-        values.update(layer)
-    settings = validate(model, values)
+        for key, value in layer.items():
+            both = isinstance(value, dict) and isinstance(values.get(key), dict)
+            values[key] = {**values[key], **value} if both else value
+    return values
+
+
+def build(model: type[Settings], *layers: dict[str, Any]) -> Settings:
+    """`model` from its defaults and `layers` (later ones win), every value checked."""
+    settings = validate(model, merged(*layers))
     settings.check_nested()
     return settings
 
@@ -309,19 +347,16 @@ def resumed(model: type[Settings], saved: dict[str, Any], changes: dict[str, Any
 
     A mapping given (sampler options) adds to the saved one; the credentials that were not
     saved (a token) may be given again, and nothing else in it may change."""
-    changes = {
-        key: {**saved[key], **value} if isinstance(value, dict) and key in saved else value
-        for key, value in changes.items()
-    }
-    comparable = model.without_secrets(changes)
-    fixed = sorted(key for key in changes if key not in model.resumable() and key in saved)
-    for key in fixed:
-        if comparable[key] != saved[key]:
+    values = merged(saved, changes)
+    comparable = model.without_secrets(values, normalise=True)
+    before = model.without_secrets(saved, normalise=True)
+    for key in sorted(set(changes) - set(model.resumable())):
+        if key in saved and comparable[key] != before[key]:
             raise ConfigError(
-                f"--resume: {key} is {changes[key]!r} but the run used {saved[key]!r} "
+                f"--resume: {key} is {comparable[key]!r} but the run used {before[key]!r} "
                 f"(only {', '.join(model.resumable())} may change)"
             )
-    return build(model, saved, changes)
+    return build(model, values)
 
 
 def markdown_table(model: type[BaseModel]) -> str:

@@ -20,8 +20,6 @@ import networkx as nx
 
 from qaaan.errors import ConfigError
 
-TOPOLOGIES = ("complete", "bipartite", "chimera", "pegasus", "zephyr")
-
 
 def _check_size(num_nodes: int) -> None:
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
@@ -85,18 +83,21 @@ def zephyr(num_nodes: int) -> nx.Graph:
     return _first_nodes_of(lattice, "zephyr", (m, 4), num_nodes)
 
 
+BUILDERS = {
+    "complete": complete,
+    "bipartite": bipartite,
+    "chimera": chimera,
+    "pegasus": pegasus,
+    "zephyr": zephyr,
+}
+TOPOLOGIES = tuple(BUILDERS)
+
+
 def make(name: str, num_nodes: int) -> nx.Graph:
     """The topology called `name` (one of `TOPOLOGIES`) with `num_nodes` nodes."""
-    builders = {
-        "complete": complete,
-        "bipartite": bipartite,
-        "chimera": chimera,
-        "pegasus": pegasus,
-        "zephyr": zephyr,
-    }
-    if name not in builders:
+    if name not in BUILDERS:
         raise ConfigError(f"unknown topology {name!r}; allowed: {', '.join(TOPOLOGIES)}")
-    return builders[name](num_nodes)
+    return BUILDERS[name](num_nodes)
 
 
 def colour_classes(graph: nx.Graph) -> list[list[int]]:

@@ -23,24 +23,11 @@ from qaaan import checkpoint, data, metrics
 from qaaan.errors import ConfigError, validate
 from qaaan.generation import generated_images
 from qaaan.loop import Trainer
+from qaaan.settings import (
+    MNIST_VARIANTS as VARIANTS,
+)
 from qaaan.settings import SHARED_WITH_TRAIN, MnistSettings, TrainSettings, build, resumed
 
-VARIANTS = {
-    "uniform": {"prior": "uniform"},
-    "gibbs": {"prior": "bm", "sampler": "gibbs"},
-    "sqa": {"prior": "bm", "sampler": "sqa"},
-    # each call starts from the previous call's reads instead of random states (probe seed 100)
-    "sqa-persistent": {
-        "prior": "bm",
-        "sampler": "sqa",
-        "sampler_options": {"initial_state": "persistent"},
-    },
-    "mock-dwave": {
-        "prior": "bm",
-        "sampler": "mock-dwave",
-        "sampler_options": {"dead_fraction": 0.01},
-    },
-}
 SCORES = ("inception_score", "fid", "kl_to_uniform", "smallest_share")
 
 

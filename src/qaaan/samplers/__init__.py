@@ -16,6 +16,8 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
+from pydantic_core import PydanticUndefined
+
 from qaaan.errors import ConfigError, first_line, validate
 from qaaan.samplers.base import Sampler, TorchDimodSampler
 from qaaan.samplers.dimod_backed import AnyDimodSampler, OpenJijSQA, SimulatedAnnealing
@@ -95,6 +97,28 @@ def secret_names(name: str) -> frozenset[str]:
     return model.secret_names()
 
 
+def public_options(name: str, options: dict[str, Any], normalise: bool = False) -> dict:
+    """`options` of sampler `name` without those that carry credentials, at any depth (a
+    fallback's or substitute's options too): what may be saved or logged. With `normalise`,
+    completed with the declared defaults, so that options equal in effect compare equal."""
+    model = options_model(name)
+    if normalise and model is not None:
+        defaults = {f.alias or n: f.default for n, f in model.model_fields.items()}
+        options = {**{k: v for k, v in defaults.items() if v is not PydanticUndefined}, **options}
+    public = {}
+    for key, value in options.items():
+        if key in secret_names(name):
+            continue
+        if isinstance(value, dict):
+            inner = options.get(key.removesuffix("_options"))
+            if isinstance(inner, str) and inner in available():
+                value = public_options(inner, value, normalise)
+            else:
+                value = {k: v for k, v in value.items() if k not in SamplerOptions.secret_names()}
+        public[key] = value
+    return public
+
+
 def is_qpu_path(name: str) -> bool:
     """Whether the sampler registered as `name` goes through the QPU path (a QPU, or a mock)."""
     found = factory(name)
@@ -139,6 +163,7 @@ __all__ = [
     "make",
     "option_names",
     "options_model",
+    "public_options",
     "register",
     "secret_names",
 ]

@@ -61,11 +61,6 @@ class Sampler(abc.ABC):
             options["seed"] = seed
         return type(self)(**options)
 
-    @classmethod
-    def option_names(cls) -> list[str]:
-        """The keyword options `qaaan.samplers.make` accepts for this sampler."""
-        return list(cls.Options.model_fields)
-
 
 class TorchDimodSampler(Sampler, dimod.Sampler):
     """A torch sampler that is also a dimod.Sampler.
@@ -93,7 +88,7 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
 
     @property
     def parameters(self) -> dict[str, list]:
-        return {"num_reads": [], **{name: [] for name in self.option_names()}}
+        return {"num_reads": [], **{name: [] for name in self.Options.model_fields}}
 
     @property
     def properties(self) -> dict[str, Any]:

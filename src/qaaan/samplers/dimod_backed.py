@@ -6,8 +6,9 @@ how users plug in any installed dimod sampler by name:
     qaaan train --sampler dimod --sampler-option class=dwave.samplers.TabuSampler \\
                 --sampler-option timeout=20
 
-The options other than ``class`` and ``seed`` go to the child's ``sample()`` as keywords and
-are checked against the parameters the child declares (``child.parameters``).
+The options other than ``class`` and ``seed`` go to the child's ``sample()`` as keywords; their
+names are checked against the parameters the child declares (``child.parameters``), their
+values by the child when it is called.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from pydantic import ConfigDict, Field
 from qaaan.bm import BoltzmannMachine
 from qaaan.errors import ConfigError, first_line
 from qaaan.samplers.base import Sampler, check_num_reads
-from qaaan.samplers.options import Beta, SamplerOptions, Seed
+from qaaan.samplers.options import Beta, SamplerOptions
+from qaaan.settings import Seed
 
 
 def sampleset_to_spins(sampleset: dimod.SampleSet, variables: list) -> np.ndarray:
@@ -78,6 +80,11 @@ class DimodBacked(Sampler):
                 f"{type(self.child).__name__} refused its options {parameters}: {first_line(error)}"
             ) from error
         spins = sampleset_to_spins(sampleset, list(range(bm.num_nodes)))
+        if len(spins) != num_reads:  # e.g. an exact solver answers every state once
+            raise ConfigError(
+                f"{type(self.child).__name__} returned {len(spins)} reads where {num_reads} "
+                "were asked for; a sampler of the machine must draw num_reads samples"
+            )
         self.info = dict(sampleset.info)
         return torch.as_tensor(spins, dtype=torch.float32, device=bm.device)
 

@@ -8,7 +8,8 @@ from pydantic import Field
 from qaaan.bm import BoltzmannMachine
 from qaaan.errors import ConfigError
 from qaaan.samplers.base import TorchDimodSampler
-from qaaan.samplers.options import Beta, SamplerOptions, Seed
+from qaaan.samplers.options import Beta, SamplerOptions
+from qaaan.settings import Seed
 
 MAX_NODES = 20
 

@@ -18,7 +18,8 @@ from pydantic import Field
 
 from qaaan.bm import BoltzmannMachine
 from qaaan.samplers import kernels
-from qaaan.samplers.options import Beta, SamplerOptions, Seed
+from qaaan.samplers.options import Beta, SamplerOptions
+from qaaan.settings import Seed
 
 
 class GibbsSampler(kernels.ChainSampler):

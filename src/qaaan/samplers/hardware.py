@@ -32,7 +32,7 @@ from dwave.system.testing import MockDWaveSampler
 from pydantic import Field, SecretStr, model_validator
 
 from qaaan.bm import BoltzmannMachine
-from qaaan.errors import ConfigError, first_line, validate
+from qaaan.errors import ConfigError, first_line
 from qaaan.samplers import placement
 from qaaan.samplers.base import Sampler, check_num_reads
 from qaaan.samplers.composites import (
@@ -44,8 +44,9 @@ from qaaan.samplers.composites import (
     ShuffledReadsComposite,
 )
 from qaaan.samplers.dimod_backed import sampleset_to_spins
-from qaaan.samplers.options import SamplerOptions, Seed
+from qaaan.samplers.options import SamplerOptions
 from qaaan.samplers.placement import Embedding
+from qaaan.settings import Seed, like
 
 D_WAVE_2000Q = {"shape": [16, 16, 4], "h_range": [-2.0, 2.0], "j_range": [-1.0, 1.0]}
 SUBSTITUTE_DEFAULTS = {"gibbs": {"sweeps": 100, "burn_in": 0}, "sqa": {}}
@@ -58,7 +59,7 @@ class QPUOptions(SamplerOptions):
 
     seed: Seed | None = Field(
         None,
-        description="embedding choice, order of reads, tie coins (mock: dead qubits, device too)",
+        description="embedding choice, order of reads and tie coins (and the mock's dead qubits)",
     )
     auto_scale: bool = Field(
         False, description="fill the device's h and J ranges (else only shrink what exceeds them)"
@@ -111,6 +112,17 @@ class _OwnDraws(dimod.Sampler):
         )
 
 
+def nested_sampler(name: str, options: dict[str, Any], key: str) -> Sampler:
+    """The sampler an option names (a fallback, a substitute), its errors naming that option."""
+    from qaaan import samplers
+
+    try:
+        return samplers.make(name, **options)
+    except ConfigError as error:
+        nested = str(error).replace("sampler_options", f"sampler_options.{key}", 1)
+        raise ConfigError(nested) from None
+
+
 def _graph_key(bm: BoltzmannMachine) -> bytes:
     return bm.num_nodes.to_bytes(4, "little") + bm.edges.cpu().numpy().tobytes()
 
@@ -122,19 +134,16 @@ class QPUSampler(Sampler):
     substitute: Sampler | None = None  # the sampler that plays the device, when it is emulated
 
     def __init__(self, **options: Any):
-        from qaaan import samplers
-
-        self.options = validate(self.Options, options, prefix="sampler_options")
+        super().__init__(**options)
         self.rng = np.random.default_rng(self.options.seed)
         self.fallback = None
         if self.options.fallback is not None:
-            self.fallback = samplers.make(
-                self.options.fallback, **self.options.fallback_options or {}
+            self.fallback = nested_sampler(
+                self.options.fallback, self.options.fallback_options or {}, "fallback_options"
             )
         self.account = QPUAccount()
         self.embeddings: dict[bytes, Embedding] = {}
         self._stacks: dict[bytes, RetryComposite] = {}
-        self.info = {}
 
     @abc.abstractmethod
     def open_device(self) -> dimod.Sampler:
@@ -211,7 +220,7 @@ class QPUSampler(Sampler):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.embeddings = {bytes.fromhex(k): e for k, e in state["embeddings"].items()}
-        self._stacks.clear()  # they hold the embeddings they were built with
+        self._stacks.clear()  # a stack holds its embedding: rebuilt from the loaded ones
         if self.substitute is not None:
             self.substitute.load_state_dict(state["device"])
         # checkpoints written before the QPU's costs were kept have no totals
@@ -276,14 +285,14 @@ class MockDWave(QPUSampler):
         )
 
     def __init__(self, **options: Any):
-        from qaaan import samplers
 
         super().__init__(**options)
         substitute = self.options.substitute
         defaults = {"seed": self.options.seed, **SUBSTITUTE_DEFAULTS[substitute]}
-        self.substitute = samplers.make(
-            substitute, **{**defaults, **(self.options.substitute_options or {})}
-        )
+        self.substitute = nested_sampler(
+            substitute, {**defaults, **(self.options.substitute_options or {})},
+            "substitute_options",
+        )  # fmt: skip
 
     def open_device(self) -> MockDWaveSampler:
         return mock_2000q(
@@ -316,7 +325,7 @@ class DWave(QPUSampler):
         annealing_time: Positive | None = Field(
             None, description="µs per anneal (the paper used 1; None: the device's default)"
         )
-        timeout: Positive | None = Field(300.0, description="seconds per QPU call (None: no limit)")
+        timeout: Positive | None = like(QPUOptions, "timeout", default=300.0)
         token: SecretStr | None = Field(
             None, description="Leap API token (None: DWAVE_API_TOKEN or the config file)"
         )

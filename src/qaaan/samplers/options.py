@@ -7,7 +7,8 @@
 The model is the one declaration of the options: `qaaan.samplers.make` and ``--sampler-option``
 are checked against it (unknown keys and wrongly typed values give one line), the settings
 tables of the documentation list it, and options typed `SecretStr` (or named in
-`SECRET_NAMES`) are never written to saved settings, checkpoints or logs.
+`qaaan.errors.SECRET_NAMES`), at any depth of the options, are left out of the settings a run
+saves and logs (`qaaan.samplers.public_options`) and their values out of error messages.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-Seed = Annotated[int, Field(ge=0, lt=2**63)]
+from qaaan.errors import SECRET_NAMES
+
 Beta = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-SECRET_NAMES = frozenset({"token", "api_key", "password", "secret"})
-"""Options that carry credentials whatever a sampler declares."""
 
 
 class SamplerOptions(BaseModel):

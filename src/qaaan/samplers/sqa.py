@@ -30,7 +30,8 @@ from pydantic import Field, field_validator
 from qaaan.bm import BoltzmannMachine
 from qaaan.errors import ConfigError
 from qaaan.samplers import kernels
-from qaaan.samplers.options import Beta, SamplerOptions, Seed
+from qaaan.samplers.options import Beta, SamplerOptions
+from qaaan.settings import Seed
 
 LOCKED = -1.0  # the kernel's mark for Gamma = 0: slices locked together
 
