@@ -41,31 +41,26 @@ def test_samplers_lists_the_registry():
         assert name in result.output
 
 
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        (["--sampler", "gibs"], "unknown sampler 'gibs'; available:"),
-        (["--topology", "ring"], "topology = 'ring': input should be 'complete', 'bipartite'"),
-        (["--nodes", "0"], "nodes = 0: input should be greater than or equal to 1"),
-        (["--sampler-option", "sweeps"], "option 'sweeps' must have the form KEY=VALUE"),
-        (["--sampler-option", "sweeps=-2"], "sampler_options.sweeps = -2: input should be greater"),
-        (
-            ["--sampler-option", "color=red"],
-            "unknown key(s) of sampler_options color; allowed: sweeps",
-        ),
-        (["--device", "tpu"], "device = 'tpu': input should be 'auto', 'cpu' or 'cuda'"),
-        (["--config", "missing.toml"], "config file 'missing.toml' does not exist"),
-        (["--sampler", "exact", "--nodes", "30"], "exact enumeration needs N <= 20, got N = 30"),
-        (["--calls", "0"], "calls = 0: input should be greater than or equal to 1"),
-        (["--seed", "-1"], "seed = -1: input should be greater than or equal to 0"),
-        (["--reads", "0"], "reads = 0: input should be greater than or equal to 1"),
-        (["--sampler-option", "beta=1e-3x"], "sampler_options.beta = '1e-3x': input should be a"),
-    ],
-)
+SAMPLE_BM_REFUSALS = {
+    "--sampler gibs": "unknown sampler 'gibs'; available:",
+    "--topology ring": "topology = 'ring': input should be 'complete', 'bipartite'",
+    "--nodes 0": "nodes = 0: input should be greater than or equal to 1",
+    "--sampler-option sweeps": "option 'sweeps' must have the form KEY=VALUE",
+    "--sampler-option sweeps=-2": "sampler_options.sweeps = -2: input should be greater",
+    "--sampler-option color=red": "unknown key(s) of sampler_options color; allowed: sweeps",
+    "--device tpu": "device = 'tpu': input should be 'auto', 'cpu' or 'cuda'",
+    "--config missing.toml": "config file 'missing.toml' does not exist",
+    "--sampler exact --nodes 30": "exact enumeration needs N <= 20, got N = 30",
+    "--calls 0": "calls = 0: input should be greater than or equal to 1",
+    "--seed -1": "seed = -1: input should be greater than or equal to 0",
+    "--reads 0": "reads = 0: input should be greater than or equal to 1",
+    "--sampler-option beta=1e-3x": "sampler_options.beta = '1e-3x': input should be a",
+}
+
+
+@pytest.mark.parametrize(("arguments", "message"), SAMPLE_BM_REFUSALS.items())
 def test_bad_input_is_one_line_and_exit_code_2(arguments, message):
-    result = runner.invoke(
-        app, ["sample-bm", "--calls", "1", *arguments]
-    )  # --calls may be overridden
+    result = runner.invoke(app, ["sample-bm", "--calls", "1", *arguments.split()])
     assert result.exit_code == 2
     error_lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(error_lines) == 1 and message in error_lines[0]
