@@ -119,7 +119,7 @@ class BoltzmannMachine(nn.Module):
     ) -> dict[str, float]:
         """One gray-box step of `optimizer` on the quasi-objective; the fit before the step
         (`quasi_objective`) and the largest parameter change."""
-        before = torch.cat([self.h.detach(), self.J.detach()]).clone()
+        before = torch.cat([self.h.detach(), self.J.detach()])  # a copy: cat allocates
         objective, fit = self.quasi_objective(data_spins, model_spins)
         optimizer.zero_grad(set_to_none=True)
         objective.backward()

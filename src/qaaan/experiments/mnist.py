@@ -23,9 +23,7 @@ from qaaan import checkpoint, data, metrics
 from qaaan.errors import ConfigError, validate
 from qaaan.generation import generated_images
 from qaaan.loop import Trainer
-from qaaan.settings import (
-    MNIST_VARIANTS as VARIANTS,
-)
+from qaaan.settings import MNIST_VARIANTS as VARIANTS
 from qaaan.settings import SHARED_WITH_TRAIN, MnistSettings, TrainSettings, build, resumed
 
 SCORES = ("inception_score", "fid", "kl_to_uniform", "smallest_share")

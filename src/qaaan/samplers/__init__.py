@@ -105,9 +105,9 @@ def public_options(name: str, options: dict[str, Any], normalise: bool = False) 
     if normalise and model is not None:
         defaults = {f.alias or n: f.default for n, f in model.model_fields.items()}
         options = {**{k: v for k, v in defaults.items() if v is not PydanticUndefined}, **options}
-    public = {}
+    secret, public = secret_names(name), {}
     for key, value in options.items():
-        if key in secret_names(name):
+        if key in secret:
             continue
         if isinstance(value, dict):
             inner = options.get(key.removesuffix("_options"))
