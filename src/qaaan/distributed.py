@@ -185,7 +185,7 @@ def reads_split(settings: TrainSettings, world_size: int) -> bool:
 
     auto: broadcast for the QPU path (one call per iteration), split for samplers that run here.
     """
-    if world_size == 1 or settings.prior != "bm":
+    if world_size == 1 or not settings.sampled_prior:
         return False
     mode = settings.bm_reads
     if mode == "auto":

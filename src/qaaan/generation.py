@@ -65,8 +65,7 @@ def generated_images(run: Path, count: int, seed: int, device: str = "auto") -> 
             generator = average
         else:
             generator.load_state_dict(state["generator"])
-        if prior.bm is not None:
-            prior.bm.load_state_dict(state["prior"]["bm"])
+        prior.load_model(state["prior"])
     return images(generator, prior.preview_latent(count, seed))
 
 

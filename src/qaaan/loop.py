@@ -26,10 +26,6 @@ from qaaan.errors import ConfigError
 from qaaan.settings import TrainSettings, resumed, torch_device
 from qaaan.temperature import effective_beta
 
-# what QPU samplers report, logged with the losses (totals are over the run)
-SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures", "fallback_calls")
-BM_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
-
 
 class Trainer:
     """One run: nets, optimisers, prior, data order, and the loop of Fig. 3."""
@@ -43,7 +39,7 @@ class Trainer:
         self.dataset = data.load(settings.dataset, settings.data_dir)
         # every rank walks the global batch order and keeps its share
         self.global_batch = settings.batch_size * self.world.size
-        if settings.prior == "bm" and settings.bm_samples < self.global_batch:
+        if settings.learned_prior and settings.bm_samples < self.global_batch:
             raise ConfigError(
                 f"bm_samples ({settings.bm_samples}) must be at least the global batch "
                 f"({self.world.size} processes x {settings.batch_size})"
@@ -63,12 +59,6 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), **adam)
         self.reads = distributed.Reads(settings, self.world, self.device)
         self.prior = priors.make(settings, self.device, self.world.rank, self.reads.draws)
-        self.bm = self.prior.bm
-        self.opt_bm = None
-        if self.bm is not None:
-            self.opt_bm = BM_OPTIMIZERS[settings.bm_optimizer](
-                self.bm.parameters(), lr=settings.bm_lr
-            )
         self.iteration, self.writer = 0, None
         if resume:
             with checkpoint.fits(self.out / checkpoint.CHECKPOINT):
@@ -86,8 +76,9 @@ class Trainer:
         real = self.batches.next(share).to(self.device, torch.get_default_dtype())
 
         # 1. model samples z ~ rho of the machine (Eq. 3 and 8; the paper's 1000 per iteration)
-        started = time.perf_counter()
-        model_spins = self.reads.draw(self.prior, settings.bm_samples) if self.bm else None
+        started, model_spins = time.perf_counter(), None
+        if self.prior.learns:
+            model_spins = self.reads.draw(self.prior, settings.bm_samples)
         stats["sampling_seconds"] = time.perf_counter() - started
 
         # 2. reparameterise z to continuous latents (Eq. 14-16) and generate a fake batch;
@@ -115,7 +106,7 @@ class Trainer:
             self.average.update_parameters(distributed.plain(self.generator))
         stats["loss_d"] = world.average(loss_real.item() + loss_fake.item())
         stats["loss_g"] = world.average(loss_g.item())
-        if self.bm is None or self.iteration % settings.bm_every:
+        if not self.prior.learns or self.iteration % settings.bm_every:
             return stats
 
         # 5. feature spins: signs of D's feature layer rho_f (section 6.4) on the real batch.
@@ -124,9 +115,16 @@ class Trainer:
         #    no third pass of the real batch through D per iteration.
         feature_spins = world.gather(torch.where(real_features.detach() > 0, 1.0, -1.0))
 
-        # 6. gray-box update of the machine (Eq. 11-12): a step on <E>_data - <E>_model
-        stats.update(self.bm.learn(feature_spins, model_spins, self.opt_bm))
-        stats.update(self._checked_figures(model_spins))
+        # 6. the prior learns the feature spins; for a Boltzmann machine the gray-box update
+        #    (Eq. 11-12), a step on <E>_data - <E>_model
+        stats.update(self.prior.learn(feature_spins, model_spins))
+        if not self.prior.parameters_are_finite():
+            raise ConfigError(
+                f"the prior's parameters became NaN or infinite at iteration {self.iteration}; "
+                "lower --bm-lr (the last checkpoint is kept)"
+            )
+        if self._beta_eff_due():
+            stats["beta_eff"] = effective_beta(self.prior.bm, model_spins, 20).beta
         return stats
 
     def _labels(self, target: float, share: slice) -> torch.Tensor:
@@ -136,20 +134,12 @@ class Trainer:
         labels = (target - jitter) if target == 1.0 else (target + jitter)
         return labels[share].to(self.device)
 
-    def _checked_figures(self, model_spins: torch.Tensor) -> dict[str, float]:
-        """Stops a machine gone NaN or infinite; what the sampler reported (QPU time, chain
-        breaks), and now and then beta_eff (Eq. 8) of the model samples under the machine."""
-        if not self.bm.parameters_are_finite():
-            raise ConfigError(
-                f"the Boltzmann machine's parameters became NaN or infinite at iteration "
-                f"{self.iteration}; lower --bm-lr (the last checkpoint is kept)"
-            )
-        info = self.prior.sampler.info if self.prior.sampler is not None else {}
-        figures = {key: info[key] for key in SAMPLER_FIGURES if key in info}
-        # once per beta_eff_every iterations, among those that update the machine
-        if (self.iteration + 1) % self.settings.beta_eff_every < self.settings.bm_every:
-            figures["beta_eff"] = effective_beta(self.bm, model_spins, 20).beta
-        return figures
+    def _beta_eff_due(self) -> bool:
+        """Whether to estimate beta_eff (Eq. 8) of the model samples under the machine: once
+        per beta_eff_every iterations, among those that update it."""
+        settings = self.settings
+        due = (self.iteration + 1) % settings.beta_eff_every < settings.bm_every
+        return due and self.prior.bm is not None
 
     def run(self) -> dict[str, Any]:
         """Trains up to the total, with progress, logs, grids and checkpoints; rank 0 alone
@@ -234,7 +224,7 @@ class Trainer:
             "generator_average": average,
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
-            "opt_bm": self.opt_bm.state_dict() if self.opt_bm is not None else {},
+            "opt_bm": self.prior.optimizer.state_dict() if self.prior.learns else {},
             "prior": self.prior.state_dict(),
             "sampler_ranks": sampler_ranks,
             "rng": self.rng.get_state(),
@@ -256,8 +246,8 @@ class Trainer:
             self.average.load_state_dict(state["generator_average"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        if self.opt_bm is not None:
-            self.opt_bm.load_state_dict(state["opt_bm"])
+        if self.prior.learns:
+            self.prior.optimizer.load_state_dict(state["opt_bm"])
         self.prior.load_state_dict(state["prior"])
         self.reads.load_rank_states(self.prior, state["sampler_ranks"])
         self.rng.set_state(state["rng"])

@@ -19,13 +19,18 @@ from qaaan.reparam import reparameterize
 from qaaan.settings import TrainSettings
 
 RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is (seed + r * stride) mod 2**63
+# what QPU samplers report, logged with the losses (totals are over the run)
+SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures", "fallback_calls")
+
+
+BM_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 
 
 class NoisePrior:
     """Uniform noise on [-1, 1] (the DCGAN baseline) or standard normal noise."""
 
-    bm = None
-    sampler = None
+    learns = False  # a learned prior draws model samples and learns from feature spins
+    bm = sampler = optimizer = None
 
     def __init__(self, kind: str, size: int, device: torch.device):
         self.kind, self.size, self.device = kind, size, device
@@ -46,9 +51,14 @@ class NoisePrior:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
 
+    load_model = load_state_dict
+
 
 class BoltzmannPrior:
-    """A Boltzmann machine on the settings' graph, sampled by the settings' sampler."""
+    """A Boltzmann machine on the settings' graph, sampled by the settings' sampler, trained by
+    its own optimiser on the gray-box quasi-objective (Eq. 11-12)."""
+
+    learns = True
 
     def __init__(self, settings: TrainSettings, device: torch.device, rank: int, draws: bool):
         """`rank`: under torchrun each rank's sampler gets its own seed (for split reads).
@@ -58,6 +68,8 @@ class BoltzmannPrior:
         self.bm = BoltzmannMachine(graph, seed=settings.seed, device=device)
         self.settings, self.device = settings, device
         self.sampler = self._make_sampler(rank) if draws else None
+        optimizer = BM_OPTIMIZERS[settings.bm_optimizer]
+        self.optimizer = optimizer(self.bm.parameters(), lr=settings.bm_lr)
 
     def _make_sampler(self, rank: int) -> samplers.Sampler:
         """The settings' sampler, seeded by the run's seed unless its options name one."""
@@ -70,6 +82,16 @@ class BoltzmannPrior:
     def spins(self, count: int) -> torch.Tensor:
         """`count` model samples of the machine (Eq. 3, 8): (count, latent) ±1 float32."""
         return self.sampler.sample(self.bm, count).to(self.device, torch.float32)
+
+    def learn(self, feature_spins: torch.Tensor, model_spins: torch.Tensor) -> dict[str, float]:
+        """One step of the machine towards the feature spins (`BoltzmannMachine.learn`); the
+        fit, and what the sampler reported on its last call (QPU time, chain breaks, ...)."""
+        stats = self.bm.learn(feature_spins, model_spins, self.optimizer)
+        info = self.sampler.info if self.sampler is not None else {}
+        return {**stats, **{key: info[key] for key in SAMPLER_FIGURES if key in info}}
+
+    def parameters_are_finite(self) -> bool:
+        return self.bm.parameters_are_finite()
 
     def latent(self, spins: torch.Tensor, count: int, rng: torch.Generator) -> torch.Tensor:
         """`count` latent vectors from a random subset of the model samples: consecutive
@@ -92,8 +114,12 @@ class BoltzmannPrior:
         sampler = self.sampler.state_dict() if self.sampler is not None else {}
         return {"bm": self.bm.state_dict(), "sampler": sampler}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_model(self, state: dict[str, Any]) -> None:
+        """Loads the learned distribution alone (for images of a trained run)."""
         self.bm.load_state_dict(state["bm"])
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.load_model(state)
         if self.sampler is not None:
             self.sampler.load_state_dict(state["sampler"])
 

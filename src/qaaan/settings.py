@@ -32,6 +32,8 @@ Seed = Annotated[int, Field(ge=0, lt=2**63)]
 Device = Literal["auto", "cpu", "cuda"]
 MnistData = Literal["mnist", "mnist-10k"]  # the data the experiments of section 7 train on
 MAX_NODES = 65_536  # a latent machine larger than any annealer's working graph
+LEARNED_PRIORS = ("bm",)  # priors that learn D's feature distribution
+SAMPLED_PRIORS = ("bm",)  # priors drawn by the settings' sampler
 
 
 def setting(default: Any, description: str, *, resumable: bool = False, **rules: Any) -> Any:
@@ -131,7 +133,7 @@ class TrainSettings(Settings):
     def _consistent(self) -> TrainSettings:
         if self.refine and self.width < 2:
             raise ValueError(f"width must be at least 2 with refine (it halves), got {self.width}")
-        if self.prior == "bm" and self.bm_samples < self.batch_size:
+        if self.learned_prior and self.bm_samples < self.batch_size:
             raise ValueError(
                 f"bm_samples ({self.bm_samples}) must be at least batch_size ({self.batch_size})"
             )
@@ -140,8 +142,18 @@ class TrainSettings(Settings):
     def check_nested(self) -> None:
         from qaaan import samplers
 
-        if self.prior == "bm":
+        if self.sampled_prior:
             samplers.check(self.sampler, self.sampler_options)
+
+    @property
+    def learned_prior(self) -> bool:
+        """Whether the prior learns the feature distribution (and draws model samples)."""
+        return self.prior in LEARNED_PRIORS
+
+    @property
+    def sampled_prior(self) -> bool:
+        """Whether the prior is drawn by the settings' sampler."""
+        return self.prior in SAMPLED_PRIORS
 
     def public(self) -> dict[str, Any]:
         """The settings as plain values without the sampler options that carry credentials:
