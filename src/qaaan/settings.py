@@ -221,7 +221,9 @@ MNIST_VARIANTS = {  # the priors of the table, as training settings
 PAPER_VARIANTS = ["uniform", "gibbs", "sqa", "mock-dwave"]
 
 
-SHARED_WITH_TRAIN = ("data_dir", "iterations", "batch_size", "width", "refine", "ema", "device")
+SHARED_WITH_TRAIN = (
+    "data_dir", "latent", "iterations", "batch_size", "width", "refine", "ema", "device",
+)  # fmt: skip
 
 
 class MnistSettings(Settings):
@@ -233,6 +235,7 @@ class MnistSettings(Settings):
         PAPER_VARIANTS, "priors to train, comma-separated", min_length=1
     )
     seeds: list[Seed] = setting([0, 1, 2], "seeds, comma-separated, distinct", min_length=1)
+    latent: int = like(TrainSettings, "latent")
     iterations: int = like(TrainSettings, "iterations", default=3000)
     batch_size: int = like(TrainSettings, "batch_size")
     width: int = like(TrainSettings, "width", default=32)
