@@ -3,7 +3,8 @@
 import json
 
 from qaaan import topology
-from qaaan.bm import correlation_matrix, spin_means
+from qaaan.bm import correlation_matrix, random_machine, spin_means
+from qaaan.qbm import QuantumBoltzmannMachine
 from qaaan.samplers import exact_moments
 from qaaan.settings import MnistSettings, TrainSettings
 
@@ -22,6 +23,13 @@ def tiny(tmp_path, **changes) -> TrainSettings:
         "beta_eff_every": 2, "device": "cpu",
     }  # fmt: skip
     return TrainSettings(**{**settings, **changes})
+
+
+def quantum_machine(graph, gamma, seed=3, **options) -> QuantumBoltzmannMachine:
+    """A quantum machine with h ~ U[-0.5, 0.5], J ~ U[-0.6, 0.6] and transverse field `gamma`."""
+    couplings = random_machine(graph, seed, 0.5, 0.6)
+    machine = QuantumBoltzmannMachine(graph, gamma=gamma, **options)
+    return machine.set_parameters(couplings.h, couplings.J)
 
 
 def max_deviation(spins, bm, beta=1.0):

@@ -24,7 +24,9 @@ PRIORS = {
     "bm-gibbs": ["--sampler", "gibbs"],
     "bm-sqa": ["--sampler", "sqa", "--sampler-option", "initial_state=persistent"],
     "bm-mock-dwave": ["--sampler", "mock-dwave", "--sampler-option", "dead_fraction=0.01"],
-}
+    "qbm-sqa": ["--prior", "qbm", "--gamma-schedule", "1,0.2", "--sampler-option",
+                "initial_state=persistent"],
+}  # fmt: skip
 
 
 def _train(out: Path, options: list[str], *extra: str) -> subprocess.Popen:
@@ -56,7 +58,7 @@ def test_kill_9_and_resume_match_an_uninterrupted_run(tmp_path, prior):
     straight = _train(tmp_path / "straight", PRIORS[prior])
     _finish(straight)
     duration = time.perf_counter() - started
-    delay = np.random.default_rng(list(PRIORS).index(prior)).uniform(0.3, 0.9) * duration
+    delay = np.random.default_rng(list(PRIORS).index(prior)).uniform(0.2, 0.7) * duration
     killed = _train(tmp_path / "killed", PRIORS[prior])
     time.sleep(delay)
     killed.send_signal(signal.SIGKILL)

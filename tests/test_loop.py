@@ -36,13 +36,21 @@ def _weights(trainer):
     nets = [trainer.generator.state_dict(), trainer.discriminator.state_dict()]
     tensors = [t for state in nets for t in state.values()]
     machine = trainer.prior.bm
-    return tensors if machine is None else [*tensors, machine.h, machine.J]
+    return tensors if machine is None else [*tensors, *machine.parameters()]
 
 
-@pytest.mark.parametrize(("prior", "ema"), [("bm", 0.0), ("uniform", 0.0), ("bm", 0.9)])
+LEARNED_GAMMA = {"prior": "qbm", "learn_gamma": True, "latent": 8, "sampler": "exact-quantum"}
+
+
+@pytest.mark.parametrize(
+    ("prior", "ema"),
+    [("bm", 0.0), ("uniform", 0.0), ("bm", 0.9), ({"prior": "qbm"}, 0.0), (LEARNED_GAMMA, 0.0)],
+)
 def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior, ema):
+    choice = prior if isinstance(prior, dict) else {"prior": prior}
+
     def trainer(folder, iterations, resume=False):
-        settings = tiny(tmp_path / folder, prior=prior, ema=ema, iterations=iterations)
+        settings = tiny(tmp_path / folder, **choice, ema=ema, iterations=iterations)
         return Trainer(settings.model_copy(update={"checkpoint_every": 3}), resume=resume)
 
     straight = trainer("a", 6)
@@ -57,6 +65,33 @@ def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior, ema):
     if ema:  # the weight average too, parameters and standing statistics
         averages = [straight.average.state_dict(), resumed.average.state_dict()]
         assert all(torch.equal(averages[0][k], averages[1][k]) for k in averages[0])
+
+
+def test_a_quantum_machine_at_gamma_zero_trains_as_the_classical_one_bit_for_bit(tmp_path):
+    runs = [
+        Trainer(tiny(tmp_path / prior, prior=prior, gamma=0.0, sampler="gibbs"))
+        for prior in ("bm", "qbm")
+    ]
+    for trainer in runs:
+        trainer.run()
+    classical, quantum = (_weights(trainer) for trainer in runs)
+    assert len(quantum) == len(classical) + 1  # Gamma, which stayed 0
+    assert all(torch.equal(a, b) for a, b in zip(classical, quantum[:-1], strict=True))
+    assert runs[1].prior.bm.transverse_field == 0.0
+
+
+def test_gamma_follows_its_schedule_and_learned_gamma_moves(tmp_path):
+    scheduled = Trainer(tiny(tmp_path / "s", prior="qbm", gamma_schedule=[1.0, 0.0, 0.6]))
+    seen = []
+    for _ in range(4):  # progress 0, 1/3, 2/3, 1
+        scheduled.step()
+        seen.append(scheduled.prior.bm.transverse_field)
+        scheduled.iteration += 1
+    assert seen == pytest.approx([1.0, 1 / 3, 0.2, 0.6], abs=1e-6)
+    learned = Trainer(tiny(tmp_path / "l", **LEARNED_GAMMA, bm_lr=0.05, gamma=0.5))
+    stats = learned.step()
+    assert learned.prior.bm.transverse_field != 0.5 and stats["gamma"] != 0.5
+    assert np.isfinite(stats["log_likelihood"])
 
 
 def test_train_writes_grids_logs_and_checkpoint(tmp_path):
@@ -76,7 +111,7 @@ def test_train_writes_grids_logs_and_checkpoint(tmp_path):
         (["--dataset", "cifar"], "dataset = 'cifar': input should be 'mnist', 'mnist-10k'"),
         (["--sampler", "gibs"], "unknown sampler 'gibs'"),
         (["--topology", "ring"], "topology = 'ring': input should be 'complete'"),
-        (["--prior", "laplace"], "prior = 'laplace': input should be 'bm', 'uniform' or 'normal'"),
+        (["--prior", "laplace"], "prior = 'laplace': input should be 'bm', 'qbm'"),
         (["--preset", "slow"], "preset = 'slow': input should be one of quick, colour"),
         (["--bm-lr", "-1"], "bm_lr = -1.0: input should be greater than 0"),
         (["--bm-lr", "nan"], "bm_lr = nan: input should be a finite number"),
@@ -90,6 +125,17 @@ def test_train_writes_grids_logs_and_checkpoint(tmp_path):
         (["--width", "1"], "width must be at least 2 with refine (it halves), got 1"),
         (["--ema", "1"], "ema = 1.0: input should be less than 1"),
         (["--ema", "-0.5"], "ema = -0.5: input should be greater than or equal to 0"),
+        (["--prior", "qbm", "--gamma", "-1"], "gamma = -1.0: input should be greater than or"),
+        (["--prior", "qbm", "--sampler", "gibbs"],
+         "sampler = 'gibbs': the quantum machine at Gamma > 0 needs one of exact-quantum, sqa"),
+        (["--prior", "qbm", "--learn-gamma"], "learn_gamma needs latent <= 12 (the exact"),
+        (["--prior", "qbm", "--learn-gamma", "--latent", "8", "--gamma-schedule", "1,0"],
+         "learn_gamma and gamma_schedule exclude each other"),
+        (["--prior", "qbm", "--gamma-schedule", "1"], "gamma_schedule = [1.0]: list should have"),
+        (["--prior", "qbm", "--gamma-schedule", "1,-2"],
+         "gamma_schedule.1 = -2.0: input should be greater than or equal to 0"),
+        (["--prior", "qbm", "--latent", "16", "--sampler", "exact-quantum"],
+         "exact-quantum diagonalises the 2^N x 2^N Hamiltonian, N <= 12; got N = 16"),
     ],
 )  # fmt: skip
 def test_bad_training_input_exits_2(tmp_path, arguments, message):

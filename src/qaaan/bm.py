@@ -62,6 +62,11 @@ class BoltzmannMachine(nn.Module):
     def device(self) -> torch.device:
         return self.h.device
 
+    @property
+    def transverse_field(self) -> float | None:
+        """Gamma of a quantum machine (`qaaan.qbm`); None for the classical machine."""
+        return None
+
     @torch.no_grad()
     def set_parameters(self, h: torch.Tensor, J: torch.Tensor) -> BoltzmannMachine:
         """Sets h (N,) and J (E,) in place; returns self."""

@@ -63,8 +63,16 @@ def file_to_write(path: Path) -> Path:
 METAVARS = {int: "INTEGER", float: "FLOAT", str: "TEXT"}
 
 
+def _given(annotation: Any) -> Any:
+    """The type of a value that is given: `annotation` without its None (``list[float] | None``
+    is a list when given)."""
+    kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
+    return kinds[0] if get_origin(annotation) is not list and len(kinds) == 1 else annotation
+
+
 def _metavar(annotation: Any) -> str:
     """INTEGER, FLOAT, TEXT, a|b|c for a choice, A,B,... for a list."""
+    annotation = _given(annotation)
     if get_origin(annotation) is Literal:
         return "|".join(map(str, get_args(annotation)))
     if get_origin(annotation) is list:
@@ -102,6 +110,7 @@ def _option(name: str, field: Any) -> inspect.Parameter:
 def _typed(annotation: Any, text: str) -> Any:
     """`text` as the field's type where it reads as one; otherwise the text, which the model
     then refuses naming the key, the value and what is allowed."""
+    annotation = _given(annotation)
     if get_origin(annotation) is list:
         (item,) = get_args(annotation)
         return [_typed(item, part.strip()) for part in text.split(",") if part.strip()]

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from qaaan import checkpoint, data, distributed, generation, nets, priors
 from qaaan.errors import ConfigError
+from qaaan.qbm import gamma_at
 from qaaan.settings import TrainSettings, resumed, torch_device
 from qaaan.temperature import effective_beta
 
@@ -74,6 +75,11 @@ class Trainer:
         settings, world, stats = self.settings, self.world, {}
         share = world.share(settings.batch_size)
         real = self.batches.next(share).to(self.device, torch.get_default_dtype())
+
+        # 0. the quantum machine's transverse field at this point of the run, if on a schedule
+        if settings.gamma_schedule:
+            progress = self.iteration / max(self.total - 1, 1)
+            self.prior.bm.set_transverse_field(gamma_at(settings.gamma_schedule, progress))
 
         # 1. model samples z ~ rho of the machine (Eq. 3 and 8; the paper's 1000 per iteration)
         started, model_spins = time.perf_counter(), None

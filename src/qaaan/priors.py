@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import networkx as nx
 import torch
 
 from qaaan import samplers, topology
 from qaaan.bm import BoltzmannMachine
+from qaaan.qbm import QuantumBoltzmannMachine
 from qaaan.reparam import reparameterize
 from qaaan.settings import TrainSettings
 
@@ -65,7 +67,7 @@ class BoltzmannPrior:
         `draws`: whether this process draws samples; if not, it builds no sampler (no QPU
         connection or embedding), only the machine."""
         graph = topology.make(settings.topology, settings.latent)
-        self.bm = BoltzmannMachine(graph, seed=settings.seed, device=device)
+        self.bm = machine(settings, graph, device)
         self.settings, self.device = settings, device
         self.sampler = self._make_sampler(rank) if draws else None
         optimizer = BM_OPTIMIZERS[settings.bm_optimizer]
@@ -124,6 +126,21 @@ class BoltzmannPrior:
             self.sampler.load_state_dict(state["sampler"])
 
 
+def machine(settings: TrainSettings, graph: nx.Graph, device: torch.device) -> BoltzmannMachine:
+    """The classical machine, or for prior qbm the quantum one (`qaaan.qbm`), whose Gamma is
+    learned at the sampler's beta (1 unless its options say otherwise)."""
+    if settings.prior == "bm":
+        return BoltzmannMachine(graph, seed=settings.seed, device=device)
+    return QuantumBoltzmannMachine(
+        graph,
+        gamma=settings.gamma_schedule[0] if settings.gamma_schedule else settings.gamma,
+        beta=settings.sampler_options.get("beta", 1.0),
+        learn_gamma=settings.learn_gamma,
+        seed=settings.seed,
+        device=device,
+    )
+
+
 def rank_seed(seed: int, rank: int) -> int:
     """Rank r's sampler seed under torchrun: its own chains, within what samplers take."""
     return (seed + rank * RANK_SEED_STRIDE) % 2**63
@@ -133,6 +150,6 @@ def make(
     settings: TrainSettings, device: torch.device, rank: int = 0, draws: bool = True
 ) -> NoisePrior | BoltzmannPrior:
     """The prior the settings name (see `BoltzmannPrior` for `rank` and `draws`)."""
-    if settings.prior == "bm":
+    if settings.sampled_prior:
         return BoltzmannPrior(settings, device, rank, draws)
     return NoisePrior(settings.prior, settings.latent, device)

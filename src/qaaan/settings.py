@@ -32,8 +32,9 @@ Seed = Annotated[int, Field(ge=0, lt=2**63)]
 Device = Literal["auto", "cpu", "cuda"]
 MnistData = Literal["mnist", "mnist-10k"]  # the data the experiments of section 7 train on
 MAX_NODES = 65_536  # a latent machine larger than any annealer's working graph
-LEARNED_PRIORS = ("bm",)  # priors that learn D's feature distribution
-SAMPLED_PRIORS = ("bm",)  # priors drawn by the settings' sampler
+LEARNED_PRIORS = ("bm", "qbm")  # priors that learn D's feature distribution
+SAMPLED_PRIORS = ("bm", "qbm")  # priors drawn by the settings' sampler
+MAX_QUBITS = 12  # the exact quantum machine's dense Hamiltonian: 2^12 x 2^12
 
 
 def setting(default: Any, description: str, *, resumable: bool = False, **rules: Any) -> Any:
@@ -85,20 +86,30 @@ class TrainSettings(Settings):
     data_dir: str | None = setting(
         None, "data directory (default: $QAAAN_DATA, else ~/.cache/qaaan)", resumable=True
     )
-    prior: Literal["bm", "uniform", "normal"] = setting(
-        "bm", "the generator's latent distribution: the Boltzmann machine, or noise"
+    prior: Literal["bm", "qbm", "uniform", "normal"] = setting(
+        "bm", "the generator's latent: the Boltzmann machine, the quantum one, or noise"
     )
     topology: Literal[TOPOLOGIES] = setting("chimera", "logical graph of the Boltzmann machine")
     latent: int = setting(
         100, "latent size: spins of the machine, features of D", ge=1, le=MAX_NODES
     )
-    sampler: str = setting("gibbs", "the machine's sampler: a name from `qaaan samplers`")
+    sampler: str = setting(
+        "gibbs", "the machine's sampler: a name from `qaaan samplers` (sqa for prior qbm)"
+    )
     sampler_options: dict[str, Any] = setting(
         {}, "the sampler's options (KEY=VALUE on the command line; see `qaaan samplers`)"
     )
     bm_lr: float = number(0.0002, "the machine's learning rate (Eq. 11-12)", gt=0)
     bm_optimizer: Literal["sgd", "adam"] = setting(
         "sgd", "optimiser of the machine's quasi-objective (sgd: exactly Eq. 11-12)"
+    )
+    gamma: float = number(0.5, "qbm: the transverse field Gamma of H = E - Gamma sum X", ge=0)
+    gamma_schedule: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = setting(
+        None, "qbm: Gamma at evenly spaced points of the run, linear between (e.g. 1,0.1)",
+        min_length=2,
+    )  # fmt: skip
+    learn_gamma: bool = setting(
+        False, f"qbm: learn Gamma by the exact log-likelihood gradient (latent <= {MAX_QUBITS})"
     )
     bm_samples: int = setting(1000, "model samples per machine update (the paper's 1000)", ge=1)
     bm_every: int = setting(1, "update the machine every this many iterations", ge=1)
@@ -129,10 +140,27 @@ class TrainSettings(Settings):
         0, "iterations between sample grids (0: once per epoch)", ge=0, resumable=True
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _quantum_machine_sampler(cls, values: Any) -> Any:
+        """The quantum machine's default sampler is sqa, which samples it at Gamma > 0."""
+        if isinstance(values, dict) and values.get("prior") == "qbm" and "sampler" not in values:
+            return {**values, "sampler": "sqa"}
+        return values
+
     @model_validator(mode="after")
     def _consistent(self) -> TrainSettings:
         if self.refine and self.width < 2:
             raise ValueError(f"width must be at least 2 with refine (it halves), got {self.width}")
+        if self.learn_gamma and self.gamma_schedule:
+            raise ValueError(
+                "learn_gamma and gamma_schedule exclude each other: Gamma is learned or scheduled"
+            )
+        if self.learn_gamma and self.latent > MAX_QUBITS:
+            raise ValueError(
+                f"learn_gamma needs latent <= {MAX_QUBITS} (the exact log-likelihood), "
+                f"got latent {self.latent}"
+            )
         if self.learned_prior and self.bm_samples < self.batch_size:
             raise ValueError(
                 f"bm_samples ({self.bm_samples}) must be at least batch_size ({self.batch_size})"
@@ -144,6 +172,13 @@ class TrainSettings(Settings):
 
         if self.sampled_prior:
             samplers.check(self.sampler, self.sampler_options)
+        quantum = self.gamma > 0 or any(self.gamma_schedule or ()) or self.learn_gamma
+        accepting = samplers.transverse_field_samplers()
+        if self.prior == "qbm" and quantum and self.sampler not in accepting:
+            raise ConfigError(
+                f"sampler = {self.sampler!r}: the quantum machine at Gamma > 0 needs one of "
+                f"{', '.join(accepting)}"
+            )
 
     @property
     def learned_prior(self) -> bool:

@@ -10,6 +10,8 @@ import torch
 
 from qaaan import samplers, topology
 from qaaan.bm import BoltzmannMachine, random_machine
+from qaaan.errors import ConfigError
+from tests.helpers import quantum_machine
 
 
 @dimod.testing.load_sampler_bqm_tests(lambda: samplers.make("gibbs", seed=0, sweeps=2, burn_in=5))
@@ -54,3 +56,12 @@ def test_building_machines_from_parameters_leaves_torch_global_rng_alone():
     torch.manual_seed(0)
     BoltzmannMachine.from_bqm(bqm)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_other_samplers_refuse_a_transverse_field_naming_those_that_take_it():
+    machine = quantum_machine(topology.chimera(8), gamma=0.5)
+    accepting = "Gamma = 0.5 > 0; samplers that accept it: exact-quantum, sqa$"
+    with pytest.raises(ConfigError, match=accepting):
+        samplers.make("gibbs").sample(machine, 10)
+    with pytest.raises(ConfigError, match="sampler 'sa' samples classical machines only"):
+        samplers.make("sa").sample(machine, 10)

@@ -13,7 +13,8 @@ import torch
 
 from qaaan import BoltzmannMachine, ConfigError, samplers, topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
-from qaaan.samplers.exact import boltzmann_distribution
+from qaaan.samplers.exact import all_states, boltzmann_distribution
+from tests.helpers import quantum_machine
 
 BACKENDS = ["numba", "torch"]
 
@@ -179,3 +180,22 @@ def test_mock_dwave_with_an_sqa_device():
         boltzmann_distribution(bm)[1] @ bm.energy(boltzmann_distribution(bm)[0].float()).double()
     ).item()
     assert bm.energy(annealed).mean().item() < exact_mean_energy - 1.0
+
+
+@pytest.mark.parametrize(("family", "num_nodes"), [("complete", 6), ("chimera", 8)])
+def test_sqa_at_fixed_gamma_samples_the_exact_quantum_moments(family, num_nodes):
+    machine = quantum_machine(topology.make(family, num_nodes), gamma=1.0)
+    states = all_states(num_nodes)
+    probabilities = machine.distribution(1.0).detach()
+    means, correlations = probabilities @ states, states.T @ (probabilities[:, None] * states)
+    classical_means, classical_correlations = samplers.exact_moments(machine)
+    quantum_effect = max(
+        (means - classical_means).abs().max(), (correlations - classical_correlations).abs().max()
+    )
+    assert quantum_effect > 0.1  # the test could tell a classical sampler from a quantum one
+    spins = samplers.make("sqa", seed=0, trotter=8, sweeps=300).sample(machine, 50_000).double()
+    deviation = max(
+        (spins.mean(0) - means).abs().max().item(),
+        ((spins.T @ spins) / len(spins) - correlations).abs().max().item(),
+    )
+    assert deviation < 0.03

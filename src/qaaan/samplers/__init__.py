@@ -22,6 +22,7 @@ from qaaan.errors import ConfigError, first_line, validate
 from qaaan.samplers.base import Sampler, TorchDimodSampler
 from qaaan.samplers.dimod_backed import AnyDimodSampler, OpenJijSQA, SimulatedAnnealing
 from qaaan.samplers.exact import ExactSampler, boltzmann_distribution, exact_moments
+from qaaan.samplers.exact_quantum import ExactQuantumSampler
 from qaaan.samplers.gibbs import GibbsSampler
 from qaaan.samplers.hardware import DWave, MockDWave, QPUSampler
 from qaaan.samplers.options import SamplerOptions
@@ -119,6 +120,11 @@ def public_options(name: str, options: dict[str, Any], normalise: bool = False) 
     return public
 
 
+def transverse_field_samplers() -> list[str]:
+    """The registered samplers that sample a quantum machine at Gamma > 0."""
+    return [name for name in available() if getattr(factory(name), "accepts_transverse_field", 0)]
+
+
 def is_qpu_path(name: str) -> bool:
     """Whether the sampler registered as `name` goes through the QPU path (a QPU, or a mock)."""
     found = factory(name)
@@ -132,6 +138,7 @@ def make(name: str, **options: Any) -> Sampler:
 
 for _sampler_class in (
     ExactSampler,
+    ExactQuantumSampler,
     GibbsSampler,
     SQASampler,
     SimulatedAnnealing,
@@ -146,6 +153,7 @@ BUILT_IN = tuple(sorted(_REGISTRY))
 __all__ = [
     "AnyDimodSampler",
     "DWave",
+    "ExactQuantumSampler",
     "ExactSampler",
     "GibbsSampler",
     "MockDWave",
@@ -166,4 +174,5 @@ __all__ = [
     "public_options",
     "register",
     "secret_names",
+    "transverse_field_samplers",
 ]

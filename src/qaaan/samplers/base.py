@@ -33,6 +33,7 @@ class Sampler(abc.ABC):
 
     name: ClassVar[str] = ""
     Options: ClassVar[type[SamplerOptions]] = SamplerOptions
+    accepts_transverse_field: ClassVar[bool] = False  # samples a QBM at Gamma > 0 (`qaaan.qbm`)
     info: dict[str, Any]
 
     def __init__(self, **options: Any):
@@ -42,6 +43,20 @@ class Sampler(abc.ABC):
     @abc.abstractmethod
     def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         """(num_reads, N) float tensor of ±1 on ``bm.device``."""
+
+    def check_call(self, bm: BoltzmannMachine, num_reads: Any) -> int:
+        """`num_reads` checked, and the machine's transverse field refused unless this sampler
+        samples quantum machines; returns `num_reads`."""
+        gamma = bm.transverse_field
+        if gamma and not self.accepts_transverse_field:
+            from qaaan.samplers import transverse_field_samplers  # the registry imports this
+
+            raise ConfigError(
+                f"sampler {self.name or type(self).__name__!r} samples classical machines only, "
+                f"the machine has Gamma = {gamma:g} > 0; samplers that accept it: "
+                f"{', '.join(transverse_field_samplers())}"
+            )
+        return check_num_reads(num_reads)
 
     def state_dict(self) -> dict[str, Any]:
         """What resuming needs (chains, random states); empty for stateless samplers."""
@@ -95,13 +110,13 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
         return {}
 
     def sample(self, model, num_reads: int = 1, **options: Any):  # type: ignore[override]
-        check_num_reads(num_reads)
         if isinstance(model, BoltzmannMachine):
+            self.check_call(model, num_reads)
             if options:
                 raise ConfigError(f"options {sorted(options)} go to the constructor, not sample()")
             with torch.no_grad():
                 return self.draw(model, num_reads)
-        return self._sample_bqm(model, num_reads, options)
+        return self._sample_bqm(model, check_num_reads(num_reads), options)
 
     def _sample_bqm(self, bqm: dimod.BinaryQuadraticModel, num_reads: int, options: dict):
         spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm

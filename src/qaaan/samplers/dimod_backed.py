@@ -23,7 +23,7 @@ from pydantic import ConfigDict, Field
 
 from qaaan.bm import BoltzmannMachine
 from qaaan.errors import ConfigError, first_line
-from qaaan.samplers.base import Sampler, check_num_reads
+from qaaan.samplers.base import Sampler
 from qaaan.samplers.options import Beta, SamplerOptions
 from qaaan.settings import Seed
 
@@ -69,7 +69,7 @@ class DimodBacked(Sampler):
         self.seeds.bit_generator.state = state["seeds"]
 
     def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
-        num_reads = check_num_reads(num_reads)
+        num_reads = self.check_call(bm, num_reads)
         seeded = self.forwards_seed and self.options.seed is not None
         seed = {"seed": int(self.seeds.integers(2**31))} if seeded else {}
         parameters = self.parameters()

@@ -64,8 +64,12 @@ class ExactSampler(TorchDimodSampler):
         super().load_state_dict(state)
         self.generator.set_state(state["generator"])
 
+    def distribution(self, bm: BoltzmannMachine) -> tuple[torch.Tensor, torch.Tensor]:
+        """All states and their probabilities under the sampler's beta."""
+        return boltzmann_distribution(bm, self.options.beta)
+
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
-        states, probabilities = boltzmann_distribution(bm, self.options.beta)
+        states, probabilities = self.distribution(bm)
         rows = torch.multinomial(
             probabilities, num_reads, replacement=True, generator=self.generator
         )

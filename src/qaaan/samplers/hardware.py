@@ -34,7 +34,7 @@ from pydantic import Field, SecretStr, model_validator
 from qaaan.bm import BoltzmannMachine
 from qaaan.errors import ConfigError, first_line
 from qaaan.samplers import placement
-from qaaan.samplers.base import Sampler, check_num_reads
+from qaaan.samplers.base import Sampler
 from qaaan.samplers.composites import (
     FairCoinEmbeddingComposite,
     QPUAccount,
@@ -200,7 +200,7 @@ class QPUSampler(Sampler):
         return fork
 
     def sample(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
-        num_reads = check_num_reads(num_reads)
+        num_reads = self.check_call(bm, num_reads)
         stack = self.stack_for(bm)
         sampleset = stack.sample(bm.to_bqm(), num_reads=num_reads, **self.device_parameters())
         self.info = dict(sampleset.info)

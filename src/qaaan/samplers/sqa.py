@@ -12,6 +12,11 @@ like D-Wave's ``anneal_schedule``:
 - ``[(0, 1), (0.4, sp), (0.6, sp), (1, 1)]``: reverse annealing with a pause at sp, starting at
   s = 1 from ``initial_state`` (given spins, or ``"persistent"``: the previous call's result).
 
+A quantum Boltzmann machine (`qaaan.qbm`, ``H = E - Gamma sum_i sigma^x_i``) is instead sampled at
+its own fixed Gamma: every sweep at s = 1 with the machine's transverse field, no annealing
+(``gamma`` and ``schedule`` are then unused), so that the slices sample its thermal state
+exp(-beta H) / Z; with ``initial_state="persistent"`` the chains carry over between calls.
+
 All reads and slices of one call run at once. ``return_slices`` picks which slices are returned:
 ``"random"`` (one uniformly chosen slice per read: an unbiased draw of the quantum distribution's
 diagonal), ``"all"`` (every slice: trotter x num_reads rows, read by read) or ``"lowest"`` (the
@@ -62,11 +67,13 @@ def sweep_parameters(
     times = np.arange(1, sweeps + 1) / sweeps
     s = np.interp(times, *schedule)
     field_scales = (beta * s / trotter).tolist()
-    slice_couplings = []
-    for value in s:
-        x = beta * gamma * (1.0 - value) / trotter
-        slice_couplings.append(LOCKED if x < 1e-7 else 0.5 * math.log(1.0 / math.tanh(x)))
+    slice_couplings = [slice_coupling(beta * gamma * (1.0 - value) / trotter) for value in s]
     return field_scales, slice_couplings
+
+
+def slice_coupling(x: float) -> float:
+    """The coupling 1/2 ln coth(x) of neighbouring slices for x = beta Gamma(s) / P."""
+    return LOCKED if x < 1e-7 else 0.5 * math.log(1.0 / math.tanh(x))
 
 
 class SQASampler(kernels.ChainSampler):
@@ -77,6 +84,7 @@ class SQASampler(kernels.ChainSampler):
     """
 
     name = "sqa"
+    accepts_transverse_field = True
 
     class Options(SamplerOptions):
         beta: Beta = Field(1.0, description="inverse temperature of the simulation")
@@ -126,14 +134,25 @@ class SQASampler(kernels.ChainSampler):
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         self.chains = self._initial_chains(bm, num_reads)
         backend = self.options.backend
-        self.chains.sweep(bm, self.colours(bm), self.field_scales, self.slice_couplings, backend)
+        field_scales, slice_couplings = self._sweep_parameters(bm)
+        self.chains.sweep(bm, self.colours(bm), field_scales, slice_couplings, backend)
         self.info = {
             "sweeps": self.options.sweeps,
             "trotter": self.options.trotter,
-            "final_s": float(self.schedule[1][-1]),
             "backend": kernels.backend_for(backend, bm.device),
         }
+        if bm.transverse_field is None:
+            self.info["final_s"] = float(self.schedule[1][-1])
         return self._returned_slices(bm, self.chains.spins)
+
+    def _sweep_parameters(self, bm: BoltzmannMachine) -> tuple[list[float], list[float]]:
+        """The anneal's per-sweep parameters; for a quantum machine, every sweep at s = 1 with
+        the machine's own Gamma."""
+        gamma = bm.transverse_field
+        if gamma is None:
+            return self.field_scales, self.slice_couplings
+        beta, trotter, sweeps = self.options.beta, self.options.trotter, self.options.sweeps
+        return [beta / trotter] * sweeps, [slice_coupling(beta * gamma / trotter)] * sweeps
 
     def _initial_chains(self, bm: BoltzmannMachine, num_reads: int) -> kernels.Chains:
         shape = (self.options.trotter, bm.num_nodes, num_reads)
