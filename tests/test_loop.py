@@ -40,11 +40,19 @@ def _weights(trainer):
 
 
 LEARNED_GAMMA = {"prior": "qbm", "learn_gamma": True, "latent": 8, "sampler": "exact-quantum"}
+QEMCMC = {"latent": 6, "sampler": "qemcmc", "sampler_options": {"backend": "exact", "burn_in": 2}}
 
 
 @pytest.mark.parametrize(
     ("prior", "ema"),
-    [("bm", 0.0), ("uniform", 0.0), ("bm", 0.9), ({"prior": "qbm"}, 0.0), (LEARNED_GAMMA, 0.0)],
+    [
+        ("bm", 0.0),
+        ("uniform", 0.0),
+        ("bm", 0.9),
+        ({"prior": "qbm"}, 0.0),
+        (LEARNED_GAMMA, 0.0),
+        (QEMCMC, 0.0),
+    ],
 )
 def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior, ema):
     choice = prior if isinstance(prior, dict) else {"prior": prior}

@@ -14,7 +14,11 @@ GRAPHS = {
 @pytest.mark.parametrize(
     ("name", "options", "message"),
     [
-        ("gibs", {}, "unknown sampler 'gibs'; available: dimod, dwave, exact, gibbs, mock-dwave"),
+        (
+            "gibs",
+            {},
+            "unknown sampler 'gibs'; available: dimod, dwave, exact, exact-quantum, gibbs",
+        ),
         ("gibbs", {"sweep": 3}, "unknown key(s) of sampler_options sweep; allowed: sweeps"),
         ("gibbs", {"sweeps": 0}, "sampler_options.sweeps = 0: input should be greater than or"),
         ("gibbs", {"burn_in": -1}, "burn_in = -1: input should be greater than or equal to 0"),

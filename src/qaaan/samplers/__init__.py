@@ -26,6 +26,7 @@ from qaaan.samplers.exact_quantum import ExactQuantumSampler
 from qaaan.samplers.gibbs import GibbsSampler
 from qaaan.samplers.hardware import DWave, MockDWave, QPUSampler
 from qaaan.samplers.options import SamplerOptions
+from qaaan.samplers.qemcmc import QuantumEnhancedMCMC
 from qaaan.samplers.sqa import SQASampler
 
 ENTRY_POINTS = "qaaan.samplers"
@@ -140,6 +141,7 @@ for _sampler_class in (
     ExactSampler,
     ExactQuantumSampler,
     GibbsSampler,
+    QuantumEnhancedMCMC,
     SQASampler,
     SimulatedAnnealing,
     OpenJijSQA,
@@ -159,6 +161,7 @@ __all__ = [
     "MockDWave",
     "OpenJijSQA",
     "QPUSampler",
+    "QuantumEnhancedMCMC",
     "SQASampler",
     "Sampler",
     "SimulatedAnnealing",
