@@ -26,6 +26,7 @@ PRIORS = {
     "bm-mock-dwave": ["--sampler", "mock-dwave", "--sampler-option", "dead_fraction=0.01"],
     "qbm-sqa": ["--prior", "qbm", "--gamma-schedule", "1,0.2", "--sampler-option",
                 "initial_state=persistent"],
+    "qcbm": ["--prior", "qcbm", "--qubits", "8"],
 }  # fmt: skip
 
 
@@ -47,8 +48,9 @@ def _tensors(out: Path) -> dict[str, torch.Tensor]:
     for part in ("generator", "discriminator", "generator_average"):
         for key, value in state[part].items():
             flat[f"{part}.{key}"] = value
-    for key, value in state["prior"].get("bm", {}).items():
-        flat[f"bm.{key}"] = value
+    for machine in ("bm", "qcbm"):
+        for key, value in state["prior"].get(machine, {}).items():
+            flat[f"{machine}.{key}"] = value
     return flat
 
 

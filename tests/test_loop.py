@@ -52,6 +52,11 @@ QEMCMC = {"latent": 6, "sampler": "qemcmc", "sampler_options": {"backend": "exac
         ({"prior": "qbm"}, 0.0),
         (LEARNED_GAMMA, 0.0),
         (QEMCMC, 0.0),
+        ({"prior": "qcbm", "qubits": 3}, 0.9),
+        (
+            {"prior": "qcbm", "qubits": 2, "qcbm_gradient": "parameter-shift", "qcbm_loss": "kl"},
+            0.0,
+        ),
     ],
 )
 def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior, ema):
@@ -142,6 +147,12 @@ def test_train_writes_grids_logs_and_checkpoint(tmp_path):
         (["--prior", "qbm", "--gamma-schedule", "1"], "gamma_schedule = [1.0]: list should have"),
         (["--prior", "qbm", "--gamma-schedule", "1,-2"],
          "gamma_schedule.1 = -2.0: input should be greater than or equal to 0"),
+        (["--prior", "qcbm", "--latent", "24", "--qubits", "8"],
+         "prior qcbm reads every qubit in two bases, so latent = 2 x qubits with at most 16 "
+         "qubits; got latent 24 and qubits 8"),
+        (["--prior", "qcbm", "--latent", "25"], "got latent 25 and qubits None"),
+        (["--prior", "qcbm", "--qubits", "17"], "qubits = 17: input should be less than or equal"),
+        (["--prior", "qcbm", "--qcbm-loss", "js"], "qcbm_loss = 'js': input should be 'mmd' or"),
         (["--prior", "qbm", "--latent", "16", "--sampler", "exact-quantum"],
          "exact-quantum diagonalises the 2^N x 2^N Hamiltonian, N <= 12; got N = 16"),
     ],

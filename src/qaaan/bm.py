@@ -35,6 +35,14 @@ def correlation_matrix(spins: torch.Tensor) -> torch.Tensor:
     return spins.T @ spins / spins.shape[0]
 
 
+def l1_metric(correlation_gap: torch.Tensor) -> float:
+    """Eq. 13 from the (N, N) gap of data and model correlations: the sum of |gap| over all
+    pairs i < j."""
+    num_nodes = correlation_gap.shape[0]
+    upper = torch.triu_indices(num_nodes, num_nodes, offset=1, device=correlation_gap.device)
+    return correlation_gap[upper[0], upper[1]].abs().sum().item()
+
+
 class BoltzmannMachine(nn.Module):
     """Biases ``h`` (N,) and couplings ``J`` (E,), parameters, on the ``edges`` (E, 2), a buffer,
     of a logical graph; ``bm(z)`` is the energy of Eq. 2."""
@@ -109,11 +117,7 @@ class BoltzmannMachine(nn.Module):
         edge_gap = correlation_gap[self.edges[:, 0], self.edges[:, 1]]
         mean_gap = spin_means(model_spins) - spin_means(data_spins)
         objective = (self.h * mean_gap).sum() - (self.J * edge_gap).sum()
-        upper = torch.triu_indices(self.num_nodes, self.num_nodes, offset=1, device=self.device)
-        fit = {
-            "l1": correlation_gap[upper[0], upper[1]].abs().sum().item(),
-            "l1_edges": edge_gap.abs().sum().item(),
-        }
+        fit = {"l1": l1_metric(correlation_gap), "l1_edges": edge_gap.abs().sum().item()}
         return objective, fit
 
     def learn(

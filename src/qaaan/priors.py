@@ -15,8 +15,10 @@ import networkx as nx
 import torch
 
 from qaaan import samplers, topology
-from qaaan.bm import BoltzmannMachine
+from qaaan.bm import BoltzmannMachine, correlation_matrix, l1_metric
+from qaaan.errors import ConfigError
 from qaaan.qbm import QuantumBoltzmannMachine
+from qaaan.quantum import born
 from qaaan.reparam import reparameterize
 from qaaan.settings import TrainSettings
 
@@ -56,11 +58,27 @@ class NoisePrior:
     load_model = load_state_dict
 
 
-class BoltzmannPrior:
-    """A Boltzmann machine on the settings' graph, sampled by the settings' sampler, trained by
-    its own optimiser on the gray-box quasi-objective (Eq. 11-12)."""
+class SpinPrior:
+    """A prior that learns the feature spins and feeds the generator reparameterised spins."""
 
     learns = True
+    settings: TrainSettings
+    device: torch.device
+
+    def latent(self, spins: torch.Tensor, count: int, rng: torch.Generator) -> torch.Tensor:
+        """`count` latent vectors from a random subset of the model samples: consecutive
+        iterations then feed the generator from all the persistent chains, not the same few."""
+        chosen = spins[torch.randperm(spins.shape[0], generator=rng)[:count]]
+        return self._continuous(chosen, rng)
+
+    def _continuous(self, spins: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        continuous = reparameterize(spins.cpu(), self.settings.alpha, rng)
+        return continuous.to(self.device, torch.get_default_dtype())
+
+
+class BoltzmannPrior(SpinPrior):
+    """A Boltzmann machine on the settings' graph, sampled by the settings' sampler, trained by
+    its own optimiser on the gray-box quasi-objective (Eq. 11-12)."""
 
     def __init__(self, settings: TrainSettings, device: torch.device, rank: int, draws: bool):
         """`rank`: under torchrun each rank's sampler gets its own seed (for split reads).
@@ -95,22 +113,12 @@ class BoltzmannPrior:
     def parameters_are_finite(self) -> bool:
         return self.bm.parameters_are_finite()
 
-    def latent(self, spins: torch.Tensor, count: int, rng: torch.Generator) -> torch.Tensor:
-        """`count` latent vectors from a random subset of the model samples: consecutive
-        iterations then feed the generator from all the persistent chains, not the same few."""
-        chosen = spins[torch.randperm(spins.shape[0], generator=rng)[:count]]
-        return self._continuous(chosen, rng)
-
     def preview_latent(self, count: int, seed: int) -> torch.Tensor:
         """`count` latent vectors for grids and `qaaan sample`: drawn from the machine as it is
         now by the run's sampler forked with `seed`, so the same seed gives the same latents and
         the training's chains and random state are left alone."""
         spins = self.sampler.fork(seed).sample(self.bm, count)
         return self._continuous(spins, torch.Generator().manual_seed(seed))
-
-    def _continuous(self, spins: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-        continuous = reparameterize(spins.cpu(), self.settings.alpha, rng)
-        return continuous.to(self.device, torch.get_default_dtype())
 
     def state_dict(self) -> dict[str, Any]:
         sampler = self.sampler.state_dict() if self.sampler is not None else {}
@@ -124,6 +132,65 @@ class BoltzmannPrior:
         self.load_model(state)
         if self.sampler is not None:
             self.sampler.load_state_dict(state["sampler"])
+
+
+class BornPrior(SpinPrior):
+    """The circuit Born machine (`qaaan.quantum.born`): its z and x readouts are the latent
+    spins, and Adam on its loss (MMD or KL to the feature spins) trains its angles."""
+
+    bm = sampler = None  # no Boltzmann machine, no sampler: the circuit is its own sampler
+
+    def __init__(self, settings: TrainSettings, device: torch.device):
+        self.settings, self.device = settings, device
+        self.machine = born.BornMachine(settings.qubits, settings.qcbm_depth, seed=settings.seed)
+        self.optimizer = torch.optim.Adam(self.machine.parameters(), lr=settings.qcbm_lr)
+        self.generator = torch.Generator().manual_seed(settings.seed)
+
+    def spins(self, count: int) -> torch.Tensor:
+        """`count` latents (count, 2n) measured from the circuit as it is now."""
+        return self.machine.sample(count, self.generator).to(self.device)
+
+    def learn(self, feature_spins: torch.Tensor, model_spins: torch.Tensor) -> dict[str, float]:
+        """One Adam step on the loss to the feature spins; the loss and the L1 metric (Eq. 13)
+        between the feature spins and this iteration's model samples."""
+        feature_spins = feature_spins.cpu()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.settings.qcbm_gradient == "parameter-shift":
+            gradient = self.machine.parameter_shift_gradient(feature_spins, self.settings.qcbm_loss)
+            self.machine.theta.grad = gradient
+            with torch.no_grad():
+                loss = self.machine.loss(feature_spins, self.settings.qcbm_loss)
+        else:
+            loss = self.machine.loss(feature_spins, self.settings.qcbm_loss)
+            loss.backward()
+        self.optimizer.step()
+        gap = correlation_matrix(feature_spins) - correlation_matrix(model_spins.cpu())
+        return {self.settings.qcbm_loss: loss.item(), "l1": l1_metric(gap)}
+
+    def preview_latent(self, count: int, seed: int) -> torch.Tensor:
+        """`count` latents for grids and `qaaan sample`, the same for the same seed."""
+        generator = torch.Generator().manual_seed(seed)
+        return self._continuous(self.machine.sample(count, generator), generator)
+
+    def parameters_are_finite(self) -> bool:
+        return bool(torch.isfinite(self.machine.theta).all())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"qcbm": self.machine.state_dict(), "generator": self.generator.get_state()}
+
+    def load_model(self, state: dict[str, Any]) -> None:
+        """Loads the circuit's angles alone (for images of a trained run)."""
+        saved = state["qcbm"]["theta"]
+        if saved.shape != self.machine.theta.shape:
+            raise ConfigError(
+                f"the saved circuit has {saved.numel()} angles, this one "
+                f"{self.machine.theta.numel()}"
+            )
+        self.machine.load_state_dict(state["qcbm"])
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.load_model(state)
+        self.generator.set_state(state["generator"])
 
 
 def machine(settings: TrainSettings, graph: nx.Graph, device: torch.device) -> BoltzmannMachine:
@@ -148,8 +215,10 @@ def rank_seed(seed: int, rank: int) -> int:
 
 def make(
     settings: TrainSettings, device: torch.device, rank: int = 0, draws: bool = True
-) -> NoisePrior | BoltzmannPrior:
+) -> NoisePrior | SpinPrior:
     """The prior the settings name (see `BoltzmannPrior` for `rank` and `draws`)."""
     if settings.sampled_prior:
         return BoltzmannPrior(settings, device, rank, draws)
+    if settings.prior == "qcbm":
+        return BornPrior(settings, device)
     return NoisePrior(settings.prior, settings.latent, device)

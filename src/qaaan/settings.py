@@ -32,9 +32,11 @@ Seed = Annotated[int, Field(ge=0, lt=2**63)]
 Device = Literal["auto", "cpu", "cuda"]
 MnistData = Literal["mnist", "mnist-10k"]  # the data the experiments of section 7 train on
 MAX_NODES = 65_536  # a latent machine larger than any annealer's working graph
-LEARNED_PRIORS = ("bm", "qbm")  # priors that learn D's feature distribution
+LEARNED_PRIORS = ("bm", "qbm", "qcbm")  # priors that learn D's feature distribution
 SAMPLED_PRIORS = ("bm", "qbm")  # priors drawn by the settings' sampler
 MAX_QUBITS = 12  # the exact quantum machine's dense Hamiltonian: 2^12 x 2^12
+MAX_BORN_QUBITS = 16  # the circuit Born machine's state vector: 2^16 amplitudes
+DEFAULT_BORN_QUBITS = 8
 
 
 def setting(default: Any, description: str, *, resumable: bool = False, **rules: Any) -> Any:
@@ -86,8 +88,8 @@ class TrainSettings(Settings):
     data_dir: str | None = setting(
         None, "data directory (default: $QAAAN_DATA, else ~/.cache/qaaan)", resumable=True
     )
-    prior: Literal["bm", "qbm", "uniform", "normal"] = setting(
-        "bm", "the generator's latent: the Boltzmann machine, the quantum one, or noise"
+    prior: Literal["bm", "qbm", "qcbm", "uniform", "normal"] = setting(
+        "bm", "the generator's latent: Boltzmann machine, quantum BM, circuit Born machine, noise"
     )
     topology: Literal[TOPOLOGIES] = setting("chimera", "logical graph of the Boltzmann machine")
     latent: int = setting(
@@ -111,6 +113,18 @@ class TrainSettings(Settings):
     learn_gamma: bool = setting(
         False, f"qbm: learn Gamma by the exact log-likelihood gradient (latent <= {MAX_QUBITS})"
     )
+    qubits: int | None = setting(
+        None, "qcbm: qubits n, read in the z and x bases (latent = 2n; default latent / 2)",
+        ge=1, le=MAX_BORN_QUBITS,
+    )  # fmt: skip
+    qcbm_depth: int = setting(4, "qcbm: entangling layers of the circuit", ge=1, le=64)
+    qcbm_loss: Literal["mmd", "kl"] = setting(
+        "mmd", "qcbm: loss against the feature spins (MMD with Gaussian kernels, or KL)"
+    )
+    qcbm_gradient: Literal["statevector", "parameter-shift"] = setting(
+        "statevector", "qcbm: gradients by autograd through the state vector, or parameter shift"
+    )
+    qcbm_lr: float = number(0.01, "qcbm: Adam learning rate of the circuit's angles", gt=0)
     bm_samples: int = setting(1000, "model samples per machine update (the paper's 1000)", ge=1)
     bm_every: int = setting(1, "update the machine every this many iterations", ge=1)
     bm_reads: Literal["auto", "broadcast", "split"] = setting(
@@ -142,10 +156,16 @@ class TrainSettings(Settings):
 
     @model_validator(mode="before")
     @classmethod
-    def _quantum_machine_sampler(cls, values: Any) -> Any:
-        """The quantum machine's default sampler is sqa, which samples it at Gamma > 0."""
-        if isinstance(values, dict) and values.get("prior") == "qbm" and "sampler" not in values:
+    def _defaults_of_the_prior(cls, values: Any) -> Any:
+        """The quantum machine's default sampler is sqa, which samples it at Gamma > 0; the
+        circuit Born machine's latent is twice its qubits, 8 unless either is given."""
+        if not isinstance(values, dict):
+            return values
+        if values.get("prior") == "qbm" and "sampler" not in values:
             return {**values, "sampler": "sqa"}
+        if values.get("prior") == "qcbm" and "latent" not in values:
+            qubits = values.get("qubits", DEFAULT_BORN_QUBITS)
+            return {**values, "latent": 2 * qubits if isinstance(qubits, int) else qubits}
         return values
 
     @model_validator(mode="after")
@@ -156,6 +176,8 @@ class TrainSettings(Settings):
             raise ValueError(
                 "learn_gamma and gamma_schedule exclude each other: Gamma is learned or scheduled"
             )
+        if self.prior == "qcbm":
+            self._check_born_latent()
         if self.learn_gamma and self.latent > MAX_QUBITS:
             raise ValueError(
                 f"learn_gamma needs latent <= {MAX_QUBITS} (the exact log-likelihood), "
@@ -166,6 +188,16 @@ class TrainSettings(Settings):
                 f"bm_samples ({self.bm_samples}) must be at least batch_size ({self.batch_size})"
             )
         return self
+
+    def _check_born_latent(self) -> None:
+        """Each qubit gives two latent spins (z and x readout): latent = 2 x qubits."""
+        qubits = self.qubits if self.qubits is not None else self.latent // 2
+        if self.latent != 2 * qubits or qubits > MAX_BORN_QUBITS:
+            raise ValueError(
+                f"prior qcbm reads every qubit in two bases, so latent = 2 x qubits with at most "
+                f"{MAX_BORN_QUBITS} qubits; got latent {self.latent} and qubits {self.qubits}"
+            )
+        self.qubits = qubits
 
     def check_nested(self) -> None:
         from qaaan import samplers
@@ -259,6 +291,7 @@ MNIST_VARIANTS = {  # the priors of the table, as training settings
         "gamma": 0.5,
         "sampler_options": {"initial_state": "persistent"},
     },
+    "qcbm": {"prior": "qcbm"},  # the circuit Born machine, latent / 2 qubits, its defaults
 }
 
 PAPER_VARIANTS = ["uniform", "gibbs", "sqa", "mock-dwave"]
