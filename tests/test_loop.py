@@ -1,5 +1,7 @@
 """The training loop of paper Fig. 3: one step, resume, grids, logs, bad input."""
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -198,3 +200,15 @@ def test_epochs_and_a_colour_image_folder(tmp_path):
     assert state["iteration"] == 6 and state["data_position"] == [1, 3]
     images = np.asarray(Image.open(tmp_path / "run" / "samples" / "iteration_000006.png"))
     assert images.shape[2] == 3 and images.shape[0] > 64  # an 8-image grid of 64x64 colour
+
+
+def test_a_quantum_backend_that_is_missing_stops_the_run_before_it_writes(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "qiskit_ibm_runtime", None)  # as if not installed
+    out = tmp_path / "r"
+    sampler = ["--sampler", "qemcmc", "--sampler-option", "backend=ibm"]
+    base = ["train", "--dataset", "mnist-10k", "--iterations", "1", "--latent", "4"]
+    result = runner.invoke(app, [*base, *sampler, "--out", str(out)])
+    assert result.exit_code == 2
+    expected = "error: backend 'ibm' needs the qiskit_ibm_runtime package: pip install 'qaaan[ibm]'"
+    assert result.output.strip() == expected
+    assert not out.exists()

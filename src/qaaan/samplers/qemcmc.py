@@ -35,6 +35,10 @@ from qaaan.samplers.options import Beta, SamplerOptions
 from qaaan.settings import MAX_QUBITS, Seed
 
 Backend = Literal["statevector", "aer", "ibm", "exact"]
+OPTIONAL = {  # backend: (module, backend, how to install it)
+    "aer": ("qiskit_aer", "aer", "pip install 'qaaan[aer]'"),
+    "ibm": ("qiskit_ibm_runtime", "ibm", "pip install 'qaaan[ibm]'"),
+}
 Interval = Annotated[list[float], Field(min_length=2, max_length=2)]  # [low, high]
 
 
@@ -75,6 +79,8 @@ class QuantumEnhancedMCMC(TorchDimodSampler):
         self.numpy_rng = np.random.default_rng(self.options.seed)
         self.spins: torch.Tensor | None = None  # (chains, N), the chains' current states
         self._primitive = None  # built on first use (an IBM backend connects then)
+        if self.options.backend in OPTIONAL:
+            _optional(*OPTIONAL[self.options.backend])  # a missing package, before any work
 
     def draw(self, bm: BoltzmannMachine, num_reads: int) -> torch.Tensor:
         if self.options.backend != "ibm" and bm.num_nodes > MAX_QUBITS:
@@ -157,11 +163,11 @@ class QuantumEnhancedMCMC(TorchDimodSampler):
         from qiskit.transpiler import generate_preset_pass_manager
 
         if self.options.backend == "aer":
-            aer = _optional("qiskit_aer", "aer", "pip install 'qaaan[aer]'")
-            primitives = _optional("qiskit_aer.primitives", "aer", "pip install 'qaaan[aer]'")
+            aer = _optional(*OPTIONAL["aer"])
+            primitives = importlib.import_module("qiskit_aer.primitives")
             backend, sampler = aer.AerSimulator(), primitives.SamplerV2()
         else:
-            runtime = _optional("qiskit_ibm_runtime", "ibm", "pip install 'qaaan[ibm]'")
+            runtime = _optional(*OPTIONAL["ibm"])
             backend = self._ibm_backend(runtime)
             sampler = runtime.SamplerV2(mode=backend)
         passes = generate_preset_pass_manager(optimization_level=1, backend=backend)
