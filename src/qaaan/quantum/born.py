@@ -25,7 +25,6 @@ probabilities from Qiskit's `Statevector` of the shifted circuits (what a QPU wo
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
 import torch
@@ -34,8 +33,6 @@ from qiskit.circuit.library import n_local
 from qiskit.quantum_info import Statevector
 from torch import nn
 
-Loss = Literal["mmd", "kl"]
-Gradient = Literal["statevector", "parameter-shift"]
 BANDWIDTHS = (0.25, 1.0, 4.0)  # of the MMD kernels, in units of the Hamming distance
 FLOOR = 1e-12  # the smallest probability the KL loss takes a logarithm of
 
@@ -174,8 +171,8 @@ def kernel_times(vector: torch.Tensor, qubits: int) -> torch.Tensor:
     return total / len(BANDWIDTHS)
 
 
-def divergence(model: torch.Tensor, data: torch.Tensor, loss: Loss, qubits: int) -> torch.Tensor:
-    """The loss between a model distribution and an empirical one, both (2^n,)."""
+def divergence(model: torch.Tensor, data: torch.Tensor, loss: str, qubits: int) -> torch.Tensor:
+    """The loss (`mmd` or `kl`) between a model distribution and an empirical one, both (2^n,)."""
     if loss == "mmd":
         gap = model - data
         return gap @ kernel_times(gap, qubits)
@@ -212,7 +209,7 @@ class BornMachine(nn.Module):
             ]
         return torch.cat(halves, dim=1)
 
-    def loss(self, data_spins: torch.Tensor, loss: Loss) -> torch.Tensor:
+    def loss(self, data_spins: torch.Tensor, loss: str) -> torch.Tensor:
         """Loss of P_z against the first n columns of the data and of P_x against the rest."""
         data_z, data_x = data_spins[:, : self.qubits], data_spins[:, self.qubits :]
         model_z, model_x = self.distributions()
@@ -220,7 +217,7 @@ class BornMachine(nn.Module):
             model_x, empirical(data_x).to(model_x), loss, self.qubits
         )
 
-    def parameter_shift_gradient(self, data_spins: torch.Tensor, loss: Loss) -> torch.Tensor:
+    def parameter_shift_gradient(self, data_spins: torch.Tensor, loss: str) -> torch.Tensor:
         """d loss / d theta by the parameter-shift rule: each probability's derivative from the
         circuit at theta +- pi/2 (Qiskit's `Statevector`), chained with d loss / d P."""
         model = [p.detach().requires_grad_() for p in self._qiskit_distributions(self.theta)]
