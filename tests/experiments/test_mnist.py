@@ -103,11 +103,20 @@ def test_merge_joins_seeds_and_priors_run_apart(tmp_path):
     assert joined["config"]["seeds"] == [0, 1, 2] and joined["config"]["out"] == str(out)
     assert [row["seed"] for row in joined["runs"]["gibbs"]] == [0, 1, 2]
     # IS of uniform over seeds 0, 1, 2 is 8, 9, 10; gibbs is one more
-    assert joined["summary"]["uniform"]["inception_score"] == {"mean": 9.0, "std": 1.0}
-    assert joined["summary"]["gibbs"]["inception_score"]["mean"] == 10.0
-    assert joined["summary"]["gibbs"]["fid"] == {"mean": 20.0, "std": 10.0}
-    assert (out / "results.md").read_text().startswith("seeds 0, 1, 2; 3000 iterations")
+    uniform_is = joined["summary"]["uniform"]["inception_score"]
+    assert uniform_is["mean"] == 9.0 and uniform_is["std"] == 1.0 and "p_value" not in uniform_is
+    # 9 ± t(0.975, 2) / sqrt(3), t(0.975, 2) = 4.3026527
+    assert uniform_is["ci95"] == pytest.approx([9 - 2.4841377, 9 + 2.4841377], abs=1e-6)
+    # gibbs against uniform: one more IS at equal spread: d = 1, Welch's t = 1.2247 on 4 dof
+    gibbs = joined["summary"]["gibbs"]
+    assert gibbs["inception_score"]["effect_size"] == pytest.approx(1.0)
+    assert gibbs["inception_score"]["p_value"] == pytest.approx(0.287864, abs=1e-6)
+    assert gibbs["fid"]["mean"] == 20.0 and gibbs["fid"]["p_value"] == pytest.approx(1.0)
+    assert gibbs["kl_to_uniform"]["p_value"] is None  # no spread in either: undefined
+    table = (out / "results.md").read_text()
+    assert table.startswith("seeds 0, 1, 2; 3000 iterations")
     assert "| gibbs | 10.000 ± 1.000 |" in result.output
+    assert "| gibbs | d = +1.00, p = 0.288 | d = +0.00, p = 1.000 | – |" in table
     assert seeds12.read_text() == before
     # priors trained on different machines join too, in the table's usual order
     gibbs = results_file(tmp_path / "c", [0, 1], variants=["gibbs"])

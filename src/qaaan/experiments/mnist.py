@@ -12,14 +12,13 @@ already in the output folder are resumed or, when complete, only evaluated.
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from qaaan import checkpoint, data, metrics
+from qaaan import checkpoint, comparison, data, metrics
 from qaaan.errors import ConfigError, validate
 from qaaan.generation import generated_images
 from qaaan.loop import Trainer
@@ -27,6 +26,7 @@ from qaaan.settings import MNIST_VARIANTS as VARIANTS
 from qaaan.settings import SHARED_WITH_TRAIN, MnistSettings, TrainSettings, build, resumed
 
 SCORES = ("inception_score", "fid", "kl_to_uniform", "smallest_share")
+BASELINE = "uniform"  # the prior every other is compared with
 
 
 def train_one(config: MnistSettings, variant: str, seed: int) -> Path:
@@ -72,25 +72,31 @@ def run(config: MnistSettings) -> dict:
 def write_results(
     config: MnistSettings, results: dict[str, list[dict]], grids: dict[str, torch.Tensor]
 ) -> dict:
-    """Writes results.json, results.md (mean ± std over seeds) and, given images, grids.png."""
+    """Writes results.json, results.md (mean ± std over seeds, each prior against uniform) and,
+    given images, grids.png."""
+    baseline = results.get(BASELINE)
     summary = {
-        variant: {
-            score: {
-                "mean": statistics.fmean(r[score] for r in rows),
-                "std": statistics.stdev(r[score] for r in rows) if len(rows) > 1 else 0.0,
-            }
-            for score in SCORES
-        }
+        variant: summarise_variant(rows, baseline if variant != BASELINE else None)
         for variant, rows in results.items()
     }
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(
-        json.dumps({"config": config.model_dump(), "summary": summary, "runs": results}, indent=1)
-    )
+    written = {"config": config.model_dump(), "summary": summary, "runs": results}
+    (out / "results.json").write_text(json.dumps(comparison.json_safe(written), indent=1))
     (out / "results.md").write_text(markdown_table(summary, config))
     if grids:
         side_by_side(grids, out / "grids.png")
+    return summary
+
+
+def summarise_variant(rows: list[dict], baseline: list[dict] | None) -> dict[str, dict]:
+    """Each score over the seeds and, beside a baseline of other runs, Welch's test against it."""
+    summary = {}
+    for score in SCORES:
+        values = [row[score] for row in rows]
+        summary[score] = comparison.summarise(values)
+        if baseline is not None:
+            summary[score] |= comparison.against(values, [row[score] for row in baseline])
     return summary
 
 
@@ -174,8 +180,22 @@ def markdown_table(summary: dict, config: MnistSettings) -> str:
         "|---|---|---|---|---|",
     ]
     for variant, scores in summary.items():
-        cells = [f"{scores[s]['mean']:.3f} ± {scores[s]['std']:.3f}" for s in SCORES]
+        cells = [comparison.mean_and_std(scores[s]) for s in SCORES]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    compared = {
+        variant: scores for variant, scores in summary.items() if "p_value" in scores["fid"]
+    }
+    if compared:
+        lines += [
+            "",
+            f"Against {BASELINE} (Welch's t test over the seeds: Cohen's d, two-sided p):",
+            "",
+            "| prior | IS | FID | KL to uniform | smallest class |",
+            "|---|---|---|---|---|",
+        ]
+        for variant, scores in compared.items():
+            cells = [comparison.effect_and_p(scores[s]) for s in SCORES]
+            lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
