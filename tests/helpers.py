@@ -6,6 +6,7 @@ from qaaan import topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
 from qaaan.qbm import QuantumBoltzmannMachine
 from qaaan.samplers import exact_moments
+from qaaan.samplers.exact import all_states
 from qaaan.settings import MnistSettings, TrainSettings
 
 GRAPHS = {
@@ -33,8 +34,13 @@ def quantum_machine(graph, gamma, seed=3, **options) -> QuantumBoltzmannMachine:
 
 
 def max_deviation(spins, bm, beta=1.0):
-    """The largest gap of <z_i> and <z_i z_j> of `spins` from their exact values (Eq. 3)."""
-    means, correlations = exact_moments(bm, beta)
+    """The largest gap of <z_i> and <z_i z_j> of `spins` from their exact values (Eq. 3; for a
+    quantum machine, the diagonal of its thermal state)."""
+    if bm.transverse_field is None:
+        means, correlations = exact_moments(bm, beta)
+    else:
+        states, probabilities = all_states(bm.num_nodes), bm.distribution(beta).detach()
+        means, correlations = probabilities @ states, states.T @ (probabilities[:, None] * states)
     spins = spins.double()
     return max(
         (spin_means(spins) - means).abs().max().item(),

@@ -9,7 +9,7 @@ import pytest
 from qaaan import ConfigError, generation, samplers
 from qaaan.loop import Trainer, resume_settings
 from qaaan.samplers import placement
-from qaaan.samplers.hardware import mock_2000q
+from qaaan.samplers.hardware import mock_device
 from tests.helpers import tiny
 
 SECRET = "leap-token-that-must-not-be-saved-7f3a"
@@ -22,7 +22,7 @@ def fake_leap(monkeypatch):
 
     def connect(**config):
         counts["connections"].append(config)
-        device = mock_2000q(0.0, 0, samplers.make("gibbs", seed=0, sweeps=5, burn_in=0), {})
+        device = mock_device("2000q", 0.0, 0, samplers.make("gibbs", seed=0, sweeps=5, burn_in=0))
         solve = device.sample
 
         def counted(bqm, **parameters):

@@ -6,16 +6,20 @@ import io
 import logging
 
 import dwave.system
+import numpy as np
 import pytest
 import torch
 from dwave.cloud.exceptions import SolverOfflineError
+from dwave.system.temperatures import maximum_pseudolikelihood_temperature
 
 from qaaan import BoltzmannMachine, ConfigError, samplers, topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
 from qaaan.loop import Trainer
 from qaaan.samplers import placement
-from qaaan.samplers.hardware import DWave, MockDWave, mock_2000q
+from qaaan.samplers.composites import DEVICES
+from qaaan.samplers.hardware import DWave, MockDWave, mock_device
 from qaaan.settings import TrainSettings
+from tests.helpers import max_deviation, quantum_machine
 
 
 def _record_device_calls(device, failures=0):
@@ -40,7 +44,7 @@ def _record_device_calls(device, failures=0):
 def leap(monkeypatch):
     """DWaveSampler replaced by a mock 2000Q; the keyword arguments of each opening are kept."""
     openings = []
-    device = mock_2000q(0.0, 0, samplers.make("gibbs", seed=0, sweeps=20, burn_in=0), {})
+    device = mock_device("2000q", 0.0, 0, samplers.make("gibbs", seed=0, sweeps=20, burn_in=0))
 
     def open_solver(**config):
         openings.append(config)
@@ -125,9 +129,59 @@ def test_mock_dwave_is_boltzmann_on_a_weakly_coupled_chimera_model():
     most 0.007 per moment, and 0.03 is over 4 sigma for every one of the 55 moments."""
     bm = random_machine(topology.chimera(10), seed=1, h_scale=0.5, J_scale=0.1)
     sampler = samplers.make(
-        "mock-dwave", dead_fraction=0.01, seed=0, substitute_options={"beta": 1.0}
-    )
+        "mock-dwave", dead_fraction=0.01, seed=0, substitute_options={"beta": 1.0},
+        device_model=False,
+    )  # fmt: skip
     assert _deviation(sampler.sample(bm, 20_000), bm, beta=1.0) < 0.03
+
+
+def test_the_emulated_device_samples_at_its_own_temperature_whatever_was_asked():
+    """The device model inside the mock: the substitute asked for beta = 1, the device samples
+    at device_beta (no control or readout errors here, so the only error is sampling noise);
+    by default at the 2000Q preset's beta, which D-Wave's pseudo-likelihood estimator finds."""
+    bm = random_machine(topology.chimera(10), seed=1, h_scale=0.5, J_scale=0.1)
+    ideal_but_hot = samplers.make(
+        "mock-dwave", seed=0, device_beta=2.5, control_error=[0, 0], readout_error=0
+    )
+    assert _deviation(ideal_but_hot.sample(bm, 20_000), bm, beta=2.5) < 0.03
+    assert ideal_but_hot.info["device_beta"] == 2.5
+    # fields well above the 2000Q's control errors (sigma 0.02 and 0.015), which otherwise
+    # make the device look hotter than it is (at h ~ 0.1, J ~ 0.05: beta 3.5 for 5)
+    strong = random_machine(topology.chimera(10), seed=1, h_scale=0.5, J_scale=0.3)
+    spins = samplers.make("mock-dwave", seed=0).sample(strong, 20_000)
+    samples = (spins.numpy().astype(np.int8), list(range(strong.num_nodes)))
+    temperature, _ = maximum_pseudolikelihood_temperature(bqm=strong.to_bqm(), sampleset=samples)
+    assert 1 / temperature == pytest.approx(DEVICES["2000q"].device_beta, rel=0.10)
+
+
+def test_a_frozen_out_device_samples_the_quantum_state_at_the_frozen_field():
+    """s* = 0.45 on the 2000Q's schedule: Gamma = A/B = 1.858 / 2.902; against exact
+    diagonalisation at that Gamma and device_beta 2, every <z_i> and <z_i z_j> within 0.03."""
+    gamma = DEVICES["2000q"].schedule.transverse_field(0.45)
+    assert gamma == pytest.approx(1.858 / 2.902)
+    frozen = quantum_machine(topology.chimera(8), gamma=gamma)
+    classical = random_machine(topology.chimera(8), seed=3, h_scale=0.5, J_scale=0.6)
+    sampler = samplers.make(
+        "mock-dwave", seed=0, substitute="sqa", freeze_out=0.45, device_beta=2.0,
+        control_error=[0, 0], readout_error=0, substitute_options={"trotter": 16, "sweeps": 200},
+    )  # fmt: skip
+    spins = sampler.sample(classical, 50_000)
+    assert sampler.info["gamma"] == pytest.approx(gamma)
+    assert max_deviation(spins, frozen, beta=2.0) < 0.03
+    assert max_deviation(spins, classical, beta=2.0) > 0.06
+
+
+@pytest.mark.parametrize(
+    ("device", "qubits", "h_range"),
+    [("2000q", 2048, [-2.0, 2.0]), ("advantage", 5640, [-4.0, 4.0]),
+     ("advantage2", 4800, [-4.0, 4.0])],
+)  # fmt: skip
+def test_each_device_has_its_working_graph_and_ranges(device, qubits, h_range):
+    sampler = samplers.make("mock-dwave", device=device, seed=0)
+    assert sampler.target.number_of_nodes() == qubits
+    assert sampler.device.properties["h_range"] == h_range
+    spins = sampler.sample(BoltzmannMachine(topology.chimera(32), seed=0), 10)
+    assert spins.shape == (10, 32)
 
 
 def test_mock_dwave_with_chains_is_close_on_a_weakly_coupled_complete_model():
@@ -139,7 +193,9 @@ def test_mock_dwave_with_chains_is_close_on_a_weakly_coupled_complete_model():
     """
     bm = random_machine(topology.complete(8), seed=1, h_scale=0.5, J_scale=0.1)
     for beta, tolerance in [(1.0, 0.1), (2.0, 0.06)]:
-        sampler = samplers.make("mock-dwave", seed=0, substitute_options={"beta": beta})
+        sampler = samplers.make(
+            "mock-dwave", seed=0, substitute_options={"beta": beta}, device_model=False
+        )
         spins = sampler.sample(bm, 20_000)
         assert sampler.info["chain_break_fraction"] > 0
         assert _deviation(spins, bm, beta) < tolerance
@@ -199,6 +255,17 @@ def test_every_option_has_a_type_a_default_and_a_description(sampler_class):
         ("mock-dwave", {"dead_fraction": 0.7}, "dead_fraction = 0.7: input should be less than"),
         ("mock-dwave", {"auto_scale": "no"}, "auto_scale = 'no': input should be a valid boolean"),
         ("mock-dwave", {"substitute": "steepest"}, "substitute = 'steepest': input should be"),
+        ("mock-dwave", {"device": "4000q"}, "device = '4000q': input should be '2000q', "),
+        ("mock-dwave", {"device_beta": 0}, "device_beta = 0: input should be greater than 0"),
+        ("mock-dwave", {"control_error": [0.1]}, "control_error = [0.1]: list should have at"),
+        ("mock-dwave", {"control_error": [0.1, -1]}, "control_error.1 = -1: input should be"),
+        ("mock-dwave", {"readout_error": 0.5}, "readout_error = 0.5: input should be less than"),
+        ("mock-dwave", {"freeze_out": 1.0}, "freeze_out = 1.0: input should be less than 1"),
+        (
+            "mock-dwave",
+            {"freeze_out": 0.4},
+            "freeze_out = 0.4 samples a transverse-field state; it needs substitute = 'sqa'",
+        ),
         ("dwave", {"timeout": -1}, "sampler_options.timeout = -1: input should be greater than 0"),
         ("dwave", {"retries": 1.5}, "retries = 1.5: input should be a valid integer"),
         ("dwave", {"fallback_options": {"beta": 2.0}}, "fallback_options given without a fallback"),

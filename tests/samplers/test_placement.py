@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from qaaan import ConfigError, topology
-from qaaan.samplers.hardware import mock_2000q
+from qaaan.samplers.hardware import mock_device
 from qaaan.samplers.placement import find_embedding
 
 
 def _working_graph(dead_fraction: float, seed: int = 0) -> nx.Graph:
     """The working qubits and couplers of a mock 2000Q with `dead_fraction` of them dead."""
-    return mock_2000q(dead_fraction, seed, dimod.RandomSampler(), {}).to_networkx_graph()
+    return mock_device("2000q", dead_fraction, seed, dimod.RandomSampler()).to_networkx_graph()
 
 
 def _longest_chain(embedding) -> int:

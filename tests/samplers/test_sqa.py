@@ -170,7 +170,7 @@ class TestSQAConformance(unittest.TestCase):
 def test_mock_dwave_with_an_sqa_device():
     bm = random_machine(topology.chimera(10), seed=1, h_scale=0.5, J_scale=0.1)
     classical = samplers.make(
-        "mock-dwave", substitute="sqa", seed=0,
+        "mock-dwave", substitute="sqa", seed=0, device_model=False,
         substitute_options={"schedule": _constant(1.0), "sweeps": 100, "trotter": 2},
     )  # fmt: skip
     assert _deviation(classical.sample(bm, 20_000), bm) < 0.03

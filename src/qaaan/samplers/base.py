@@ -103,7 +103,8 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
 
     @property
     def parameters(self) -> dict[str, list]:
-        return {"num_reads": [], **{name: [] for name in self.Options.model_fields}}
+        field = {"transverse_field": []} if self.accepts_transverse_field else {}
+        return {"num_reads": [], **field, **{name: [] for name in self.Options.model_fields}}
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -119,7 +120,11 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
         return self._sample_bqm(model, check_num_reads(num_reads), options)
 
     def _sample_bqm(self, bqm: dimod.BinaryQuadraticModel, num_reads: int, options: dict):
+        """Draws from `bqm`, or with ``transverse_field=Gamma`` from the quantum machine of
+        `qaaan.qbm` whose classical part is `bqm` (for samplers that accept one)."""
         spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
+        options = dict(options)
+        gamma = options.pop("transverse_field", None)
         merged = {**self.options.keywords(), **options}
         if options.get("seed") is None:
             merged["seed"] = int(self._dimod_seeds.integers(2**62))
@@ -127,10 +132,22 @@ class TorchDimodSampler(Sampler, dimod.Sampler):
         if len(spin_bqm.variables) == 0:
             samples = np.empty((num_reads, 0), dtype=np.int8)
         else:
-            machine = BoltzmannMachine.from_bqm(spin_bqm)
+            machine = machine_of(spin_bqm, gamma)
+            copy.check_call(machine, num_reads)
             with torch.no_grad():
                 samples = copy.draw(machine, num_reads).cpu().numpy()
         sampleset = dimod.SampleSet.from_samples_bqm(
             (samples.astype(np.int8), list(spin_bqm.variables)), spin_bqm
         )
         return sampleset.change_vartype(bqm.vartype, inplace=False)
+
+
+def machine_of(bqm: dimod.BinaryQuadraticModel, transverse_field: float | None) -> BoltzmannMachine:
+    """The machine with `bqm`'s distribution; given a transverse field, the quantum machine."""
+    if transverse_field is None:
+        return BoltzmannMachine.from_bqm(bqm)
+    from qaaan.qbm import QuantumBoltzmannMachine  # qbm imports the samplers
+
+    machine = QuantumBoltzmannMachine.from_bqm(bqm)
+    machine.set_transverse_field(transverse_field)
+    return machine

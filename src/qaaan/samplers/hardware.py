@@ -36,6 +36,9 @@ from qaaan.errors import ConfigError, first_line
 from qaaan.samplers import placement
 from qaaan.samplers.base import Sampler
 from qaaan.samplers.composites import (
+    DEVICES,
+    DeviceModel,
+    DeviceModelComposite,
     FairCoinEmbeddingComposite,
     QPUAccount,
     RangeScaleComposite,
@@ -48,7 +51,6 @@ from qaaan.samplers.options import SamplerOptions
 from qaaan.samplers.placement import Embedding
 from qaaan.settings import Seed, like
 
-D_WAVE_2000Q = {"shape": [16, 16, 4], "h_range": [-2.0, 2.0], "j_range": [-1.0, 1.0]}
 SUBSTITUTE_DEFAULTS = {"gibbs": {"sweeps": 100, "burn_in": 0}, "sqa": {}}
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -230,16 +232,22 @@ class QPUSampler(Sampler):
             self.fallback.load_state_dict(state.get("fallback", {}))
 
 
-def mock_2000q(
-    dead_fraction: float, seed: int | None, substitute: dimod.Sampler, substitute_kwargs: dict
+LATTICES = {"chimera": dg.chimera_graph, "pegasus": dg.pegasus_graph, "zephyr": dg.zephyr_graph}
+
+
+def mock_device(
+    device: str, dead_fraction: float, seed: int | None, substitute: dimod.Sampler
 ) -> MockDWaveSampler:
-    """MockDWaveSampler shaped as a D-Wave 2000Q (C16, 2048 qubits, h in [-2, 2], J in [-1, 1]).
+    """MockDWaveSampler shaped as the `device` of `DEVICES` (its lattice, h and J ranges), with
+    `substitute` drawing the samples.
 
     A `dead_fraction` of the qubits, and the same share of the couplers, is removed (chosen by
     `seed`). Real 2000Qs had about 0.3% dead qubits; a few % leave no room for a one-to-one
     Chimera placement, and the path then falls back to minorminer's chains.
     """
-    lattice = dg.chimera_graph(*D_WAVE_2000Q["shape"])
+    preset = DEVICES[device]
+    family, size = preset.topology
+    lattice = LATTICES[family](size)
     rng = np.random.default_rng(seed)
     qubits, couplers = np.array(sorted(lattice.nodes)), sorted(lattice.edges)
     dead_qubits = rng.choice(qubits, size=round(dead_fraction * len(qubits)), replace=False)
@@ -247,33 +255,55 @@ def mock_2000q(
         len(couplers), size=round(dead_fraction * len(couplers)), replace=False
     )
     mock = MockDWaveSampler(
-        topology_type="chimera",
-        topology_shape=D_WAVE_2000Q["shape"],
+        topology_type=family,
+        topology_shape=[size] if family != "chimera" else [size, size, 4],
         broken_nodes=[int(q) for q in dead_qubits],
         broken_edges={couplers[i] for i in dead_couplers},
         substitute_sampler=substitute,
-        substitute_kwargs=substitute_kwargs,
         exact_solver_cutoff=0,
     )
     mock.properties.update(
-        chip_id="MockDWave2000Q",
-        h_range=D_WAVE_2000Q["h_range"],
-        j_range=D_WAVE_2000Q["j_range"],
+        chip_id=f"Mock-{device}", h_range=list(preset.h_range), j_range=list(preset.j_range)
     )
     return mock
 
 
 class MockDWave(QPUSampler):
-    """The whole QPU path offline on a mock 2000Q, a Boltzmann-like sampler as the device.
+    """The whole QPU path offline on a mock D-Wave QPU, a Boltzmann-like sampler as the device.
 
-    The substitute plays the device: 'gibbs' is classical at its beta (100 fresh sweeps per
-    call by default), 'sqa' a simulated quantum annealer; ``substitute_options`` such as
-    ``{"beta": 2.0}`` set the device's inverse temperature in problem units.
+    The mock has the working graph and ranges of `device` (`DEVICES`). The substitute draws
+    the samples: 'gibbs' is classical at its beta (100 fresh sweeps per call by default), 'sqa'
+    a simulated quantum annealer. Between them `DeviceModelComposite` makes the draws those of
+    a real annealer: at the device's effective temperature ``device_beta`` (times the
+    substitute's beta, 1 by default), with control errors on h and J, optionally frozen out at
+    s* of the device's schedule (substitute sqa), and with readout errors. Each effect defaults
+    to the device's published magnitude; ``device_model=false`` makes the device ideal.
     """
 
     name = "mock-dwave"
 
     class Options(QPUOptions):
+        device: Literal["2000q", "advantage", "advantage2"] = Field(
+            "2000q", description="the QPU emulated: working graph, ranges, effects' magnitudes"
+        )
+        device_model: bool = Field(
+            True, description="a real device's effects (false: ideal, at the substitute's beta)"
+        )
+        device_beta: Positive | None = Field(
+            None, description="effective inverse temperature in problem units (None: device's)"
+        )
+        control_error: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(
+            None, min_length=2, max_length=2,
+            description="[sigma_h, sigma_J] of the errors on h and J per call (None: device's)",
+        )  # fmt: skip
+        freeze_out: float | None = Field(
+            None, gt=0, lt=1,
+            description="s* where the state freezes: the quantum Boltzmann state at Gamma(s*) "
+            "(substitute sqa; None: classical)",
+        )  # fmt: skip
+        readout_error: float | None = Field(
+            None, ge=0, lt=0.5, description="probability a spin is read flipped (None: device's)"
+        )
         dead_fraction: float = Field(
             0.0, ge=0, lt=0.5, description="share of dead qubits and couplers"
         )
@@ -284,8 +314,16 @@ class MockDWave(QPUSampler):
             None, description="the substitute's options (its seed defaults to seed)"
         )
 
-    def __init__(self, **options: Any):
+        @model_validator(mode="after")
+        def _freeze_out_needs_a_quantum_substitute(self) -> MockDWave.Options:
+            if self.freeze_out is not None and self.substitute != "sqa":
+                raise ValueError(
+                    f"freeze_out = {self.freeze_out:g} samples a transverse-field state; "
+                    "it needs substitute = 'sqa'"
+                )
+            return self
 
+    def __init__(self, **options: Any):
         super().__init__(**options)
         substitute = self.options.substitute
         defaults = {"seed": self.options.seed, **SUBSTITUTE_DEFAULTS[substitute]}
@@ -293,11 +331,46 @@ class MockDWave(QPUSampler):
             substitute, {**defaults, **(self.options.substitute_options or {})},
             "substitute_options",
         )  # fmt: skip
+        self.effects_rng = np.random.default_rng(effects_seed(self.options.seed))
+
+    def device_model(self) -> DeviceModel:
+        """The effects the options ask for, each defaulting to the device's."""
+        preset, options = DEVICES[self.options.device], self.options
+        if not options.device_model:
+            return DeviceModel()
+        return DeviceModel(
+            device_beta=options.device_beta or preset.device_beta,
+            control_error=tuple(options.control_error or preset.control_error),
+            freeze_out=options.freeze_out,
+            readout_error=(
+                preset.readout_error if options.readout_error is None else options.readout_error
+            ),
+            schedule=preset.schedule,
+        )
 
     def open_device(self) -> MockDWaveSampler:
-        return mock_2000q(
-            self.options.dead_fraction, self.options.seed, self.substitute, substitute_kwargs={}
+        effects = DeviceModelComposite(self.substitute, self.device_model(), self.effects_rng)
+        return mock_device(
+            self.options.device, self.options.dead_fraction, self.options.seed, effects
         )
+
+    def fork(self, seed: int) -> MockDWave:
+        fork = super().fork(seed)
+        fork.effects_rng = np.random.default_rng(effects_seed(seed))
+        return fork
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "effects": self.effects_rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if "effects" in state:  # checkpoints written before the device model have none
+            self.effects_rng.bit_generator.state = state["effects"]
+
+
+def effects_seed(seed: int | None) -> list[int] | None:
+    """The device model's own stream, apart from the path's and the substitute's."""
+    return None if seed is None else [seed, 1]
 
 
 def _credentials_configured() -> bool:
