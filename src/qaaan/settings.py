@@ -336,7 +336,17 @@ class MnistSettings(Settings):
 TOPOLOGY_SAMPLERS = ("gibbs", "sqa", "mock-dwave")
 
 
-class TopologySettings(Settings):
+class SeededRuns(Settings):
+    """Settings of an experiment that runs the seeds `seed`, `seed` + 1, ... (`runs` of them)."""
+
+    @model_validator(mode="after")
+    def _seeds_fit(self) -> SeededRuns:
+        if self.seed + self.runs > 2**63:
+            raise ValueError(f"seed + runs must be at most 2**63, got {self.seed} + {self.runs}")
+        return self
+
+
+class TopologySettings(SeededRuns):
     """`qaaan experiment topology`: L1 against iterations per topology (paper Figs. 6-7)."""
 
     dataset: MnistData = setting("mnist", "images to binarise")
@@ -354,11 +364,34 @@ class TopologySettings(Settings):
     seed: Seed = setting(0, "first seed")
     out: str = setting("runs/topology", "output directory")
 
-    @model_validator(mode="after")
-    def _seeds_fit(self) -> TopologySettings:
-        if self.seed + self.runs > 2**63:
-            raise ValueError(f"seed + runs must be at most 2**63, got {self.seed} + {self.runs}")
-        return self
+
+class GrayboxSettings(SeededRuns):
+    """`qaaan experiment graybox`: gray-box against white-box training on a device at an unknown
+    temperature (paper section 4)."""
+
+    dataset: MnistData = setting("mnist-10k", "images to binarise")
+    data_dir: str | None = like(TrainSettings, "data_dir")
+    topology: Literal["complete", "bipartite", "chimera"] = setting(
+        "chimera", "the machine's 36-node graph"
+    )
+    device: Literal["2000q", "advantage", "advantage2"] = setting(
+        "2000q", "the emulated QPU (mock-dwave's device: its control and readout errors)"
+    )
+    device_beta: float = setting(
+        2.5, "the device's effective inverse temperature, unknown to training", gt=0
+    )
+    control_error: list[Annotated[float, Field(ge=0, le=1)]] | None = setting(
+        None, "[sigma_h, sigma_J] of the device's control errors (default: the device's)",
+        min_length=2, max_length=2,
+    )  # fmt: skip
+    lr: float = setting(0.03, "learning rate of Eq. 11-12", gt=0)
+    iterations: int = setting(200, "updates per training", ge=1)
+    batch_size: int = setting(500, "data samples per update", ge=1)
+    model_samples: int = setting(1000, "model samples per update", ge=1)
+    final_window: int = setting(20, "last iterations averaged for the final L1", ge=1)
+    runs: int = setting(3, "seeds", ge=1)
+    seed: Seed = setting(0, "first seed")
+    out: str = setting("runs/graybox", "output directory")
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -506,6 +539,7 @@ COMMANDS = {
     "sample-bm": SampleBMSettings,
     "experiment mnist": MnistSettings,
     "experiment topology": TopologySettings,
+    "experiment graybox": GrayboxSettings,
 }
 
 

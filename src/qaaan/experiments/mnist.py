@@ -12,6 +12,7 @@ already in the output folder are resumed or, when complete, only evaluated.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -176,12 +177,8 @@ def markdown_table(summary: dict, config: MnistSettings) -> str:
         f"{f'weight average {config.ema}' if config.ema else 'no weight average'}, "
         f"{config.evaluate_n} images scored per run (mean ± std over seeds)",
         "",
-        "| prior | IS | FID | KL to uniform | smallest class |",
-        "|---|---|---|---|---|",
+        *score_rows(summary, comparison.mean_and_std),
     ]
-    for variant, scores in summary.items():
-        cells = [comparison.mean_and_std(scores[s]) for s in SCORES]
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     compared = {
         variant: scores for variant, scores in summary.items() if "p_value" in scores["fid"]
     }
@@ -190,13 +187,17 @@ def markdown_table(summary: dict, config: MnistSettings) -> str:
             "",
             f"Against {BASELINE} (Welch's t test over the seeds: Cohen's d, two-sided p):",
             "",
-            "| prior | IS | FID | KL to uniform | smallest class |",
-            "|---|---|---|---|---|",
+            *score_rows(compared, comparison.effect_and_p),
         ]
-        for variant, scores in compared.items():
-            cells = [comparison.effect_and_p(scores[s]) for s in SCORES]
-            lines.append(f"| {variant} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def score_rows(summary: dict, cell: Callable[[dict], str]) -> list[str]:
+    """A Markdown table of one row per prior, `cell` writing each score's figures."""
+    rows = ["| prior | IS | FID | KL to uniform | smallest class |", "|---|---|---|---|---|"]
+    for variant, scores in summary.items():
+        rows.append(f"| {variant} | " + " | ".join(cell(scores[s]) for s in SCORES) + " |")
+    return rows
 
 
 def side_by_side(grids: dict[str, torch.Tensor], path: Path) -> None:
