@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from qaaan import ConfigError, checkpoint, generation
 from qaaan.cli import app
-from qaaan.loop import Trainer
+from qaaan.loop import Trainer, resume_settings
 from tests.helpers import tiny
 
 runner = CliRunner()
@@ -27,6 +27,23 @@ def test_a_checkpoint_from_before_refine_loads_as_the_papers_generator(tmp_path)
     Trainer(tiny(tmp_path, iterations=2, refine=False), resume=True).run()
     with pytest.raises(ConfigError, match="--resume: refine is True but the run used False"):
         Trainer(tiny(tmp_path, iterations=3), resume=True)
+
+
+def test_a_mock_dwave_run_from_before_the_device_model_resumes_on_an_ideal_device(tmp_path):
+    options = {"dead_fraction": 0.01, "substitute_options": {"sweeps": 2}}
+    settings = tiny(tmp_path, iterations=1, latent=16, sampler="mock-dwave")
+    Trainer(settings.model_copy(update={"sampler_options": options})).run()
+    path = tmp_path / "run" / checkpoint.CHECKPOINT
+    assert checkpoint.load(path)["config"]["sampler_options"] == options  # today's format
+    state = torch.load(path, weights_only=True)
+    del state["format"]  # as written before the device model existed
+    torch.save(state, path)
+    saved = checkpoint.load(path)["config"]["sampler_options"]
+    assert saved == {"device_model": False, **options}
+    resumed = resume_settings(tmp_path / "run", {"iterations": 2})
+    assert resumed.sampler_options["device_model"] is False
+    Trainer(resumed, resume=True).run()
+    assert checkpoint.load(path)["format"] == checkpoint.FORMAT
 
 
 def test_a_killed_checkpoint_write_leaves_the_last_one_intact(tmp_path, monkeypatch):

@@ -41,6 +41,7 @@ def test_welch_test_matches_the_welch_satterthwaite_formula():
     scale = math.sqrt((np.var(values, ddof=1) + np.var(baseline, ddof=1)) / 2)
     assert result["effect_size"] == pytest.approx((np.mean(values) - 8.5) / scale, rel=1e-12)
     assert comparison.effect_and_p(result).startswith(f"d = +{result['effect_size']:.2f}, p = 0.0")
+    assert comparison.effect_and_p({"effect_size": 9.0, "p_value": 1e-5}) == "d = +9.00, p < 0.001"
 
 
 def test_intervals_cover_and_p_values_reject_at_their_nominal_rates():
@@ -53,4 +54,4 @@ def test_intervals_cover_and_p_values_reject_at_their_nominal_rates():
     # binomial standard error at 4000 trials is about 0.0035 around 0.95
     assert abs(coverage - 0.95) < 0.015
     # Welch's test is slightly conservative at 3 + 3 seeds; it must not reject more than 5%
-    assert 0.02 < rejected < 0.06
+    assert 0.02 < rejected <= 0.05

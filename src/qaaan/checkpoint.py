@@ -25,6 +25,11 @@ CHECKPOINT = "checkpoint.pt"
 PREDATING = {"refine": False, "ema": 0.0}
 """Settings that a checkpoint may lack: it was written before they existed, and these were
 their values then (every other missing setting had today's default)."""
+FORMAT = 2
+"""The checkpoint format; a checkpoint without one is format 1."""
+PREDATING_OPTIONS = {"mock-dwave": {"device_model": False}}
+"""Sampler options that format 1 checkpoints lack, and their values then: mock-dwave sampled an
+ideal device before the device model existed."""
 
 
 def check_folder(folder: Path) -> None:
@@ -57,7 +62,11 @@ def load(path: Path) -> dict[str, Any]:
         raise ConfigError(f"checkpoint {str(path)!r} is not a qaaan training checkpoint")
     if isinstance(state["config"], dict):
         defaults = TrainSettings.model_construct().model_dump()
-        state["config"] = {**defaults, **PREDATING, **state["config"]}
+        config = {**defaults, **PREDATING, **state["config"]}
+        older = PREDATING_OPTIONS.get(config["sampler"])
+        if state.get("format", 1) < FORMAT and older:
+            config["sampler_options"] = {**older, **(config["sampler_options"] or {})}
+        state["config"] = config
     return state
 
 

@@ -4,8 +4,9 @@ A table row summarises one score of one setting over its seeds: the mean, the sa
 deviation and the 95% confidence interval of the mean from Student's t distribution
 (`scipy.stats.t`; a few seeds give a wide interval, as they should). Against a baseline row,
 Welch's t test (`scipy.stats.ttest_ind` with unequal variances; two-sided) gives the p-value,
-and the effect size is Cohen's d with the mean of the two variances as its scale (the form that
-goes with Welch's test): d = (mean - baseline mean) / sqrt((s^2 + s_baseline^2) / 2).
+and the effect size is Cohen's d with the mean of the two variances as its scale (d_av, the
+form that goes with Welch's test; no small-sample correction, so with three seeds a side it
+reads about 25% larger than Hedges' g): d = (mean - baseline mean) / sqrt((s^2 + s_b^2) / 2).
 
 Where a figure is undefined (one seed, or no spread in either group) it is NaN, written as null
 in JSON and as a dash in tables.
@@ -66,4 +67,6 @@ def effect_and_p(summary: dict) -> str:
     """A table cell: Cohen's d and the p-value, or a dash where they are undefined."""
     if math.isnan(summary["p_value"]):
         return "–"
-    return f"d = {summary['effect_size']:+.2f}, p = {summary['p_value']:.3f}"
+    p_value = summary["p_value"]
+    shown = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+    return f"d = {summary['effect_size']:+.2f}, {shown}"

@@ -222,6 +222,7 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         average = {} if self.average is None else self.image_generator().state_dict()
         state = {
+            "format": checkpoint.FORMAT,
             "config": self.settings.public(),
             "iteration": self.iteration,
             "world_size": self.world.size,

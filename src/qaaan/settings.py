@@ -378,8 +378,9 @@ class GrayboxSettings(SeededRuns):
         "2000q", "the emulated QPU (mock-dwave's device: its control and readout errors)"
     )
     device_beta: float = setting(
-        2.5, "the device's effective inverse temperature, unknown to training", gt=0
-    )
+        2.5, "the device's effective inverse temperature, unknown to training", gt=0,
+        allow_inf_nan=False,
+    )  # fmt: skip
     control_error: list[Annotated[float, Field(ge=0, le=1)]] | None = setting(
         None, "[sigma_h, sigma_J] of the device's control errors (default: the device's)",
         min_length=2, max_length=2,

@@ -155,10 +155,11 @@ def test_the_emulated_device_samples_at_its_own_temperature_whatever_was_asked()
 
 
 def test_a_frozen_out_device_samples_the_quantum_state_at_the_frozen_field():
-    """s* = 0.45 on the 2000Q's schedule: Gamma = A/B = 1.858 / 2.902; against exact
-    diagonalisation at that Gamma and device_beta 2, every <z_i> and <z_i z_j> within 0.03."""
+    """s* = 0.45 on the 2000Q's schedule: Gamma = A/B = sqrt(2.468 * 1.248) / 2.902 (A halfway
+    in log, B linearly between s = 0.4 and 0.5); against exact diagonalisation at that Gamma and
+    device_beta 2, every <z_i> and <z_i z_j> within 0.03."""
     gamma = DEVICES["2000q"].schedule.transverse_field(0.45)
-    assert gamma == pytest.approx(1.858 / 2.902)
+    assert gamma == pytest.approx((2.468 * 1.248) ** 0.5 / 2.902)
     frozen = quantum_machine(topology.chimera(8), gamma=gamma)
     classical = random_machine(topology.chimera(8), seed=3, h_scale=0.5, J_scale=0.6)
     sampler = samplers.make(
@@ -167,8 +168,18 @@ def test_a_frozen_out_device_samples_the_quantum_state_at_the_frozen_field():
     )  # fmt: skip
     spins = sampler.sample(classical, 50_000)
     assert sampler.info["gamma"] == pytest.approx(gamma)
+    assert sampler.substitute.options.trotter == 16  # the options given win over the default
     assert max_deviation(spins, frozen, beta=2.0) < 0.03
     assert max_deviation(spins, classical, beta=2.0) > 0.06
+
+
+def test_a_frozen_out_device_gets_trotter_slices_enough_for_its_beta():
+    """beta / P <= 0.15: 34 slices at the 2000Q's beta 5, 14 at beta 2 (sqa's default is 4)."""
+    for device_beta, slices in [(None, 34), (2.0, 14)]:
+        sampler = samplers.make(
+            "mock-dwave", substitute="sqa", freeze_out=0.3, device_beta=device_beta
+        )
+        assert sampler.substitute.options.trotter == slices
 
 
 @pytest.mark.parametrize(
@@ -261,6 +272,11 @@ def test_every_option_has_a_type_a_default_and_a_description(sampler_class):
         ("mock-dwave", {"control_error": [0.1, -1]}, "control_error.1 = -1: input should be"),
         ("mock-dwave", {"readout_error": 0.5}, "readout_error = 0.5: input should be less than"),
         ("mock-dwave", {"freeze_out": 1.0}, "freeze_out = 1.0: input should be less than 1"),
+        (
+            "mock-dwave",
+            {"device_model": False, "device_beta": 2.0, "readout_error": 0.1},
+            "device_beta, readout_error given with device_model = false (an ideal device has",
+        ),
         (
             "mock-dwave",
             {"freeze_out": 0.4},

@@ -58,7 +58,7 @@ def run_seed(config: GrayboxSettings, seed: int, data: tuple, progress: tqdm) ->
         rng = torch.Generator().manual_seed(seed)  # both see the same data
         machine = BoltzmannMachine(graph, seed=seed)
         device = samplers.make("mock-dwave", seed=seed, **device_options)
-        exact_sampler = samplers.make("gibbs", seed=seed, sweeps=REFERENCE_SWEEPS)
+        exact_sampler = samplers.make("gibbs", seed=seed, sweeps=REFERENCE_SWEEPS)  # white-box
         for _ in range(config.iterations):
             data_spins = binarised_batch(intensities, config.batch_size, rng)
             device_spins = device.sample(machine, config.model_samples)

@@ -8,11 +8,13 @@ once (`qaaan.samplers.placement`); the device is opened on the first call too, o
 sampler, so building a sampler neither connects to Leap nor needs credentials.
 
 One seeded generator drives the embedding search, the shuffle of the reads and the coins, in
-that order; the device's substitute sampler (mock) has its own seeds. ``state_dict`` holds both
-and the embeddings, so a resumed sampler draws what an uninterrupted one would.
+that order; the device's substitute sampler (mock) and its device model have their own seeds.
+``state_dict`` holds all three and the embeddings, so a resumed sampler draws what an
+uninterrupted one would.
 
 `MockDWave` runs the path offline on dwave-system's MockDWaveSampler shaped as a D-Wave 2000Q,
-with a Boltzmann-like substitute sampler as the device; `DWave` on a real QPU through Leap.
+Advantage or Advantage2, with a Boltzmann-like substitute sampler inside a device model as the
+device; `DWave` on a real QPU through Leap.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from qaaan.samplers.composites import (
     RetryPolicy,
     ShuffledReadsComposite,
 )
+from qaaan.samplers.composites.device import slices_for
 from qaaan.samplers.dimod_backed import sampleset_to_spins
 from qaaan.samplers.options import SamplerOptions
 from qaaan.samplers.placement import Embedding
@@ -276,8 +279,10 @@ class MockDWave(QPUSampler):
     a simulated quantum annealer. Between them `DeviceModelComposite` makes the draws those of
     a real annealer: at the device's effective temperature ``device_beta`` (times the
     substitute's beta, 1 by default), with control errors on h and J, optionally frozen out at
-    s* of the device's schedule (substitute sqa), and with readout errors. Each effect defaults
-    to the device's published magnitude; ``device_model=false`` makes the device ideal.
+    s* of the device's schedule (substitute sqa, with Trotter slices enough for that beta
+    unless its options set them), and with readout errors. The temperature and the errors
+    default to the device's published magnitudes, freeze-out to none; ``device_model=false``
+    makes the device ideal.
     """
 
     name = "mock-dwave"
@@ -290,7 +295,7 @@ class MockDWave(QPUSampler):
             True, description="a real device's effects (false: ideal, at the substitute's beta)"
         )
         device_beta: Positive | None = Field(
-            None, description="effective inverse temperature in problem units (None: device's)"
+            None, description="effective inverse temperature in device units (None: device's)"
         )
         control_error: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(
             None, min_length=2, max_length=2,
@@ -315,7 +320,14 @@ class MockDWave(QPUSampler):
         )
 
         @model_validator(mode="after")
-        def _freeze_out_needs_a_quantum_substitute(self) -> MockDWave.Options:
+        def _effects_need_the_device_model(self) -> MockDWave.Options:
+            effects = ("device_beta", "control_error", "freeze_out", "readout_error")
+            given = [name for name in effects if getattr(self, name) is not None]
+            if given and not self.device_model:
+                raise ValueError(
+                    f"{', '.join(given)} given with device_model = false (an ideal device has "
+                    "none of these effects)"
+                )
             if self.freeze_out is not None and self.substitute != "sqa":
                 raise ValueError(
                     f"freeze_out = {self.freeze_out:g} samples a transverse-field state; "
@@ -327,6 +339,9 @@ class MockDWave(QPUSampler):
         super().__init__(**options)
         substitute = self.options.substitute
         defaults = {"seed": self.options.seed, **SUBSTITUTE_DEFAULTS[substitute]}
+        if self.options.freeze_out is not None:  # sqa: slices enough for the device's beta
+            own_beta = (self.options.substitute_options or {}).get("beta", 1.0)
+            defaults["trotter"] = slices_for(self.device_model().device_beta * own_beta)
         self.substitute = nested_sampler(
             substitute, {**defaults, **(self.options.substitute_options or {})},
             "substitute_options",
