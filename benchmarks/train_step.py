@@ -10,6 +10,11 @@ uniform prior with the same generator (targets: 1.15 for gibbs, 1.5 for sqa). Th
 the uniform prior with the paper's generator (`refine=False`): what the refinement layers cost.
 
     python benchmarks/train_step.py   # prints a table, writes benchmarks/results/train_step.json
+
+`--table quantum` times instead the priors of the quantum-latent MNIST table at its settings
+(latent 24, width 32, mnist-10k; `qaaan.settings.MNIST_VARIANTS`): uniform, gibbs, the quantum
+Boltzmann machine (sqa at Gamma 0.5, persistent chains) and the 12-qubit circuit Born machine
+(writes benchmarks/results/train_step_quantum.json).
 """
 
 from __future__ import annotations
@@ -22,15 +27,25 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import torch
+from samplers import cpu_name
 
 from qaaan.loop import Trainer
-from qaaan.settings import TrainSettings
+from qaaan.settings import MNIST_VARIANTS, TrainSettings
 
-CONTENDERS = {
-    "uniform": {"prior": "uniform"},
-    "bm, gibbs": {"prior": "bm", "sampler": "gibbs"},
-    "bm, sqa": {"prior": "bm", "sampler": "sqa"},
-    "uniform, paper's generator": {"prior": "uniform", "refine": False},
+TABLES = {
+    "paper": {
+        "common": {"width": 64},
+        "contenders": {
+            "uniform": {"prior": "uniform"},
+            "bm, gibbs": {"prior": "bm", "sampler": "gibbs"},
+            "bm, sqa": {"prior": "bm", "sampler": "sqa"},
+            "uniform, paper's generator": {"prior": "uniform", "refine": False},
+        },
+    },
+    "quantum": {
+        "common": {"width": 32, "latent": 24},
+        "contenders": {name: MNIST_VARIANTS[name] for name in ("uniform", "gibbs", "qbm", "qcbm")},
+    },
 }
 
 
@@ -47,17 +62,18 @@ def timed_steps(trainer: Trainer, steps: int) -> tuple[list[float], list[float]]
     return times, shares
 
 
-def measure(warmup: int, rounds: int, steps: int) -> dict[str, tuple[float, float]]:
+def measure(table: str, warmup: int, rounds: int, steps: int) -> dict[str, tuple[float, float]]:
     """Median seconds per iteration and sampling share of every contender.
 
     The contenders take turns, `steps` iterations each per round, so that a change in the
     machine's load during the run (it is shared) falls on all of them alike.
     """
     with TemporaryDirectory() as out:
-        common = {"dataset": "mnist-10k", "batch_size": 64, "width": 64, "device": "cpu"}
+        common = {"dataset": "mnist-10k", "batch_size": 64, "device": "cpu"}
+        common |= TABLES[table]["common"]
         trainers = {
             label: Trainer(TrainSettings(**common, out=f"{out}/{index}", **settings))
-            for index, (label, settings) in enumerate(CONTENDERS.items())
+            for index, (label, settings) in enumerate(TABLES[table]["contenders"].items())
         }
         for trainer in trainers.values():
             timed_steps(trainer, warmup)
@@ -75,12 +91,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10, help="iterations per turn")
-    default_out = Path(__file__).parent / "results/train_step.json"
-    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument("--table", choices=list(TABLES), default="paper")
+    parser.add_argument("--out", type=Path, help="default: results/train_step[_TABLE].json")
     args = parser.parse_args()
+    suffix = "" if args.table == "paper" else f"_{args.table}"
+    out = args.out or Path(__file__).parent / f"results/train_step{suffix}.json"
+    measured = measure(args.table, args.warmup, args.rounds, args.steps)
     rows = [
         {"contender": label, "seconds_per_iteration": seconds, "sampling_share": share}
-        for label, (seconds, share) in measure(args.warmup, args.rounds, args.steps).items()
+        for label, (seconds, share) in measured.items()
     ]
     baseline = rows[0]["seconds_per_iteration"]
     print(f"{'contender':26} {'s/iteration':>12} {'ratio':>6} {'sampling share':>15}")
@@ -90,10 +109,10 @@ def main() -> None:
             f"{row['contender']:26} {row['seconds_per_iteration']:>12.4f} "
             f"{row['ratio_to_uniform']:>6.2f} {row['sampling_share']:>15.1%}"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"threads": torch.get_num_threads(), "torch": torch.__version__}
-    args.out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
-    print(f"written {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    machine = {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__}
+    out.write_text(json.dumps({"machine": machine, "table": args.table, "rows": rows}, indent=2))
+    print(f"written {out}")
 
 
 if __name__ == "__main__":
