@@ -34,10 +34,14 @@ Measured per instance and chain:
 The exponents k of log2(delta) ~ c - k n (least squares over the sizes, delta the mean over
 instances) are printed beside Layden's for exact evolution (quantum 0.264, local 0.749,
 uniform 0.893; n up to 20 and many more instances, so small sizes are only indicative).
-n = 10 costs about 3 s per (g, t) draw and instance on one loaded core, so it is left out of the
-defaults; ask for it with `--sizes 6 7 8 9 10`.
+The quantum P costs one product-formula evolution of all 2^n basis states per draw: about 2 s at
+n = 10, 18 s at n = 11 and 85 s at n = 12 on one loaded core, so the larger sizes are a second
+run with fewer instances and draws, whose exponents are fitted together with the first run's
+sizes by `--fit-with`:
 
     python benchmarks/qemcmc.py   # prints a table, writes benchmarks/results/qemcmc.json
+    python benchmarks/qemcmc.py --sizes 10 11 12 --instances 3 --draws 8 \
+        --fit-with benchmarks/results/qemcmc.json --out benchmarks/results/qemcmc_large.json
 """
 
 from __future__ import annotations
@@ -352,8 +356,18 @@ def fit_exponents(summary: list[dict]) -> dict[str, dict]:
             "c": float(intercept),
             "k_of_mean_log2": -float(slope_of_logs),
             "layden_k": LAYDEN_EXPONENTS[method],
+            "sizes": sizes,
         }
     return fits
+
+
+def earlier_summaries(paths: list[Path], sizes: list[int]) -> list[dict]:
+    """The summary rows of earlier result files, none of whose sizes this run measures again."""
+    rows = [row for path in paths for row in json.loads(path.read_text())["summary"]]
+    repeated = sorted({row["n"] for row in rows} & set(sizes))
+    if repeated:
+        raise SystemExit(f"--fit-with: sizes {repeated} are measured again by this run")
+    return rows
 
 
 def print_report(summary: list[dict], fits: dict, timing: dict, args) -> None:
@@ -382,7 +396,8 @@ def print_report(summary: list[dict], fits: dict, timing: dict, args) -> None:
     )
     for method, fit in fits.items():
         print(
-            f"log2(gap) ~ {fit['c']:.2f} - k n, {method:8} k = {fit['k']:.3f} "
+            f"log2(gap) ~ {fit['c']:.2f} - k n over n = {fit['sizes']}, {method:8} "
+            f"k = {fit['k']:.3f} "
             f"(mean log2: {fit['k_of_mean_log2']:.3f}; Layden: {fit['layden_k']:.3f})"
         )
     print(
@@ -418,6 +433,10 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="timed statevector steps")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--fit-with", type=Path, nargs="+", default=[],
+        help="earlier result files whose sizes join the exponent fit",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
     default_out = Path(__file__).parent / "results/qemcmc.json"
     parser.add_argument("--out", type=Path, default=default_out)
@@ -442,12 +461,13 @@ def main() -> None:
         for instance in range(args.instances):
             rows += measure_instance(args, num_nodes, instance)
     summary = summarise(rows)
-    fits = fit_exponents(summary)
+    fits = fit_exponents(earlier_summaries(args.fit_with, args.sizes) + summary)
     timing = statevector_step_seconds(args.statevector_size, args.chains, args.seed, args.repeats)
     print_report(summary, fits, timing, args)
     runtime = time.perf_counter() - start
     print(f"runtime {runtime:.0f} s")
     settings = {key: value for key, value in vars(args).items() if key not in ("out", "quick")}
+    settings["fit_with"] = [str(path) for path in args.fit_with]
     settings |= {"mixing": MIXING, "time": TIME, "time_step": TIME_STEP, "sokal_c": SOKAL_WINDOW}
     result = {
         "machine": machine_info(args.threads),
