@@ -27,6 +27,8 @@ PRIORS = {
     "qbm-sqa": ["--prior", "qbm", "--gamma-schedule", "1,0.2", "--sampler-option",
                 "initial_state=persistent"],
     "qcbm": ["--prior", "qcbm", "--qubits", "8"],
+    "bm-qemcmc": ["--latent", "8", "--sampler", "qemcmc", "--sampler-option", "backend=exact",
+                  "--sampler-option", "burn_in=5"],
 }  # fmt: skip
 
 
