@@ -58,18 +58,20 @@ def run_seed(config: GrayboxSettings, seed: int, data: tuple, progress: tqdm) ->
         rng = torch.Generator().manual_seed(seed)  # both see the same data
         machine = BoltzmannMachine(graph, seed=seed)
         device = samplers.make("mock-dwave", seed=seed, **device_options)
-        exact_sampler = samplers.make("gibbs", seed=seed, sweeps=REFERENCE_SWEEPS)  # white-box
+        exact_sampler = (
+            samplers.make("gibbs", seed=seed, sweeps=REFERENCE_SWEEPS)
+            if training == "white-box"
+            else None
+        )
         for _ in range(config.iterations):
             data_spins = binarised_batch(intensities, config.batch_size, rng)
             device_spins = device.sample(machine, config.model_samples)
-            if training == "gray-box":
-                curves["gray-box"].append(l1_metric(exact, device_spins))
-                machine.update(data_spins, device_spins, config.lr)
-            else:
+            curves[training].append(l1_metric(exact, device_spins))
+            model_spins = device_spins
+            if exact_sampler is not None:
                 model_spins = exact_sampler.sample(machine, config.model_samples)
                 curves["reference"].append(l1_metric(exact, model_spins))
-                curves["white-box"].append(l1_metric(exact, device_spins))
-                machine.update(data_spins, model_spins, config.lr)
+            machine.update(data_spins, model_spins, config.lr)
             progress.update(1)
     return curves
 

@@ -38,12 +38,14 @@ import dimod
 import numpy as np
 
 from qaaan.errors import ConfigError
+from qaaan.samplers.composites.layer import Layer
 from qaaan.samplers.dimod_backed import sampleset_to_spins
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """A device's anneal schedule: A(s) and B(s) in GHz at points s (linear in between)."""
+    """A device's anneal schedule: A(s) and B(s) in GHz at points s (between them B linear,
+    A linear in log)."""
 
     s: tuple[float, ...]
     A: tuple[float, ...]
@@ -84,13 +86,13 @@ class DeviceModel:
             and self.readout_error == 0.0
         )
 
-    def transverse_field(self) -> float | None:
-        """The child's Gamma, device_beta * A(s*) / B(s*); None without freeze-out."""
+    def frozen_field(self) -> float | None:
+        """Gamma = A(s*) / B(s*) in the problem's units; None without freeze-out."""
         if self.freeze_out is None:
             return None
         if self.schedule is None:
             raise ConfigError("freeze_out needs the device's anneal schedule")
-        return self.device_beta * self.schedule.transverse_field(self.freeze_out)
+        return self.schedule.transverse_field(self.freeze_out)
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ DEVICES = {
 }
 
 
-class DeviceModelComposite(dimod.ComposedSampler):
+class DeviceModelComposite(Layer):
     """Control errors, temperature, freeze-out and readout errors around `child_sampler`.
 
     `rng` draws the errors; info gains ``device_beta`` and, with freeze-out, ``gamma`` (the
@@ -186,7 +188,7 @@ class DeviceModelComposite(dimod.ComposedSampler):
     """
 
     def __init__(self, child_sampler: dimod.Sampler, model: DeviceModel, rng: np.random.Generator):
-        self._children = [child_sampler]
+        super().__init__(child_sampler)
         self.model = model
         self.rng = rng
         if model.freeze_out is not None and "transverse_field" not in child_sampler.parameters:
@@ -197,18 +199,10 @@ class DeviceModelComposite(dimod.ComposedSampler):
             )
 
     @property
-    def children(self) -> list[dimod.Sampler]:
-        return self._children
-
-    @property
     def parameters(self) -> dict[str, list]:
-        parameters = self.child.parameters.copy()
+        parameters = super().parameters
         parameters.pop("transverse_field", None)  # set by freeze_out, not by the caller
         return parameters
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        return {"child_properties": self.child.properties.copy()}
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
         if self.model.ideal:
@@ -216,15 +210,15 @@ class DeviceModelComposite(dimod.ComposedSampler):
         spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
         programmed = self.perturbed(spin_bqm)
         programmed.scale(self.model.device_beta)
-        gamma = self.model.transverse_field()
-        if gamma is not None:
-            parameters = {**parameters, "transverse_field": gamma}
+        gamma = self.model.frozen_field()
+        if gamma is not None:  # the programmed problem carries device_beta, so does the field
+            parameters = {**parameters, "transverse_field": self.model.device_beta * gamma}
         sampleset = self.child.sample(programmed, **parameters)
         variables = list(spin_bqm.variables)
         samples = sampleset_to_spins(sampleset, variables)
         info = {**sampleset.info, "device_beta": self.model.device_beta}
         if gamma is not None:
-            info["gamma"] = gamma / self.model.device_beta
+            info["gamma"] = gamma
         answer = dimod.SampleSet.from_samples_bqm(
             (self.read_out(samples), variables), spin_bqm, info=info
         )
