@@ -293,6 +293,7 @@ MNIST_VARIANTS = {  # the priors of the table, as training settings
         "sampler_options": {"initial_state": "persistent"},
     },
     "qcbm": {"prior": "qcbm"},  # the circuit Born machine, latent / 2 qubits, its defaults
+    "qemcmc": {"prior": "bm", "sampler": "qemcmc", "sampler_options": {"backend": "exact"}},
 }
 
 PAPER_VARIANTS = ["uniform", "gibbs", "sqa", "mock-dwave"]
