@@ -511,6 +511,28 @@ def experiment_merge(
     console.print((out / "results.md").read_text())
 
 
+@settings_command(app, "sweep", settings.SweepSettings)
+def sweep(
+    given: dict[str, Any],
+    spec: Annotated[Path, typer.Argument(help="the spec: seeds, [base], [grid], baseline")],
+) -> None:
+    """Every grid point of a spec with every seed, trained and scored, then compared with the
+    baseline: summary.json, summary.md and summary.png in --out, a folder per run.
+
+    Example: qaaan sweep experiments/quantum.toml --workers 2 --out runs/quantum
+    """
+    from qaaan.sweep import sweep as run_sweep
+
+    options = settings.build(settings.SweepSettings, given)
+    values = settings.read_file(spec)
+    spec_settings = settings.build(settings.SweepSpec, values)
+    out = Path(options.out or Path("runs") / spec.stem)
+    summary = run_sweep(spec_settings, options, out)
+    console.print((out / "summary.md").read_text(), markup=False, soft_wrap=True)
+    if summary["failed"]:
+        raise typer.Exit(code=1)
+
+
 @app.command("plot")
 def plot_run(
     checkpoint: Annotated[Path, typer.Option(help="a run directory written by `qaaan train`")],

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 import torch
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
 from qaaan.errors import ConfigError, first_line, validate
@@ -39,11 +39,21 @@ MAX_BORN_QUBITS = 16  # the circuit Born machine's state vector: 2^16 amplitudes
 DEFAULT_BORN_QUBITS = 8
 
 
-def setting(default: Any, description: str, *, resumable: bool = False, **rules: Any) -> Any:
+def setting(
+    default: Any,
+    description: str,
+    *,
+    resumable: bool = False,
+    priors: tuple[str, ...] | None = None,
+    **rules: Any,
+) -> Any:
     """A field: its default, its description (the CLI's help and the docs), its rules
-    (pydantic's ge, gt, lt, ...) and whether ``--resume`` may change it."""
-    extra = {"resumable": True} if resumable else None
-    return Field(default, description=description, json_schema_extra=extra, **rules)
+    (pydantic's ge, gt, lt, ...), whether ``--resume`` may change it and, for a training
+    setting that only some priors read, those `priors`."""
+    extra = {"resumable": True} if resumable else {}
+    if priors is not None:
+        extra["priors"] = priors
+    return Field(default, description=description, json_schema_extra=extra or None, **rules)
 
 
 def like(model: type[BaseModel], name: str, **changes: Any) -> Any:
@@ -55,6 +65,21 @@ def like(model: type[BaseModel], name: str, **changes: Any) -> Any:
 def number(default: float, description: str, **rules: Any) -> Any:
     """A finite float setting."""
     return setting(default, description, allow_inf_nan=False, **rules)
+
+
+def checked_value(model: type[BaseModel], name: str, value: Any, where: str) -> Any:
+    """`value` checked against the field `name` of `model` alone (its type and range), or a
+    `ConfigError` naming `where` it was given; rules that join several fields are not checked."""
+    field = model.model_fields.get(name)
+    if field is None:
+        allowed = ", ".join(model.model_fields)
+        raise ConfigError(f"{where}: unknown setting {name!r}; allowed: {allowed}")
+    config = ConfigDict(strict=True, allow_inf_nan=False)
+    try:
+        return TypeAdapter(Annotated[field.annotation, field], config=config).validate_python(value)
+    except ValidationError as error:
+        message = error.errors(include_url=False)[0]["msg"]
+        raise ConfigError(f"{where} = {value!r}: {message[:1].lower() + message[1:]}") from None
 
 
 class Settings(BaseModel):
@@ -91,46 +116,69 @@ class TrainSettings(Settings):
     prior: Literal["bm", "qbm", "qcbm", "uniform", "normal"] = setting(
         "bm", "the generator's latent: Boltzmann machine, quantum BM, circuit Born machine, noise"
     )
-    topology: Literal[TOPOLOGIES] = setting("chimera", "logical graph of the Boltzmann machine")
+    topology: Literal[TOPOLOGIES] = setting(
+        "chimera", "logical graph of the Boltzmann machine", priors=SAMPLED_PRIORS
+    )
     latent: int = setting(
         100, "latent size: spins of the machine, features of D", ge=1, le=MAX_NODES
     )
     sampler: str = setting(
-        "gibbs", "the machine's sampler: a name from `qaaan samplers` (sqa for prior qbm)"
-    )
+        "gibbs", "the machine's sampler: a name from `qaaan samplers` (sqa for prior qbm)",
+        priors=SAMPLED_PRIORS,
+    )  # fmt: skip
     sampler_options: dict[str, Any] = setting(
-        {}, "the sampler's options (KEY=VALUE on the command line; see `qaaan samplers`)"
+        {}, "the sampler's options (KEY=VALUE on the command line; see `qaaan samplers`)",
+        priors=SAMPLED_PRIORS,
+    )  # fmt: skip
+    bm_lr: float = number(
+        0.0002, "the machine's learning rate (Eq. 11-12)", gt=0, priors=SAMPLED_PRIORS
     )
-    bm_lr: float = number(0.0002, "the machine's learning rate (Eq. 11-12)", gt=0)
     bm_optimizer: Literal["sgd", "adam"] = setting(
-        "sgd", "optimiser of the machine's quasi-objective (sgd: exactly Eq. 11-12)"
+        "sgd", "optimiser of the machine's quasi-objective (sgd: exactly Eq. 11-12)",
+        priors=SAMPLED_PRIORS,
+    )  # fmt: skip
+    gamma: float = number(
+        0.5, "qbm: the transverse field Gamma of H = E - Gamma sum X", ge=0, priors=("qbm",)
     )
-    gamma: float = number(0.5, "qbm: the transverse field Gamma of H = E - Gamma sum X", ge=0)
     gamma_schedule: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = setting(
         None, "qbm: Gamma at evenly spaced points of the run, linear between (e.g. 1,0.1)",
-        min_length=2,
+        min_length=2, priors=("qbm",),
     )  # fmt: skip
     learn_gamma: bool = setting(
-        False, f"qbm: learn Gamma by the exact log-likelihood gradient (latent <= {MAX_QUBITS})"
-    )
+        False, f"qbm: learn Gamma by the exact log-likelihood gradient (latent <= {MAX_QUBITS})",
+        priors=("qbm",),
+    )  # fmt: skip
     qubits: int | None = setting(
         None, "qcbm: qubits n, read in the z and x bases (latent = 2n; default latent / 2)",
-        ge=1, le=MAX_BORN_QUBITS,
+        ge=1, le=MAX_BORN_QUBITS, priors=("qcbm",),
     )  # fmt: skip
-    qcbm_depth: int = setting(4, "qcbm: entangling layers of the circuit", ge=1, le=64)
+    qcbm_depth: int = setting(
+        4, "qcbm: entangling layers of the circuit", ge=1, le=64, priors=("qcbm",)
+    )
     qcbm_loss: Literal["mmd", "kl"] = setting(
-        "mmd", "qcbm: loss against the feature spins (MMD with Gaussian kernels, or KL)"
-    )
+        "mmd", "qcbm: loss against the feature spins (MMD with Gaussian kernels, or KL)",
+        priors=("qcbm",),
+    )  # fmt: skip
     qcbm_gradient: Literal["statevector", "parameter-shift"] = setting(
-        "statevector", "qcbm: gradients by autograd through the state vector, or parameter shift"
+        "statevector", "qcbm: gradients by autograd through the state vector, or parameter shift",
+        priors=("qcbm",),
+    )  # fmt: skip
+    qcbm_lr: float = number(
+        0.01, "qcbm: Adam learning rate of the circuit's angles", gt=0, priors=("qcbm",)
     )
-    qcbm_lr: float = number(0.01, "qcbm: Adam learning rate of the circuit's angles", gt=0)
-    bm_samples: int = setting(1000, "model samples per machine update (the paper's 1000)", ge=1)
-    bm_every: int = setting(1, "update the machine every this many iterations", ge=1)
+    bm_samples: int = setting(
+        1000, "model samples per machine update (the paper's 1000)", ge=1, priors=LEARNED_PRIORS
+    )
+    bm_every: int = setting(
+        1, "update the machine every this many iterations", ge=1, priors=LEARNED_PRIORS
+    )
     bm_reads: Literal["auto", "broadcast", "split"] = setting(
-        "auto", "under torchrun: rank 0 draws and broadcasts, or every rank draws a share"
+        "auto", "under torchrun: rank 0 draws and broadcasts, or every rank draws a share",
+        priors=LEARNED_PRIORS,
+    )  # fmt: skip
+    alpha: float = number(
+        4.0, "reparameterisation sharpness (Eq. 14, the paper's 4)", gt=0, priors=LEARNED_PRIORS
     )
-    alpha: float = number(4.0, "reparameterisation sharpness (Eq. 14, the paper's 4)", gt=0)
     iterations: int = setting(5000, "total iterations of the run", ge=1, resumable=True)
     epochs: int | None = setting(None, "total epochs instead of iterations", ge=1, resumable=True)
     batch_size: int = setting(64, "images per iteration (per process under torchrun)", ge=2)
@@ -211,6 +259,13 @@ class TrainSettings(Settings):
                 f"sampler = {self.sampler!r}: the quantum machine at Gamma > 0 needs one of "
                 f"{', '.join(accepting)}"
             )
+
+    @classmethod
+    def applies(cls, name: str, prior: str) -> bool:
+        """Whether the setting `name` is read by a run of `prior` (sampler is not, for uniform
+        noise)."""
+        extra = cls.model_fields[name].json_schema_extra or {}
+        return prior in extra.get("priors", (prior,))
 
     @property
     def learned_prior(self) -> bool:
@@ -293,6 +348,7 @@ MNIST_VARIANTS = {  # the priors of the table, as training settings
         "sampler_options": {"initial_state": "persistent"},
     },
     "qcbm": {"prior": "qcbm"},  # the circuit Born machine, latent / 2 qubits, its defaults
+    # quantum-enhanced MCMC by the batched exact path (the primitives cost minutes per step)
     "qemcmc": {"prior": "bm", "sampler": "qemcmc", "sampler_options": {"backend": "exact"}},
 }
 
@@ -394,6 +450,89 @@ class GrayboxSettings(SeededRuns):
     runs: int = setting(3, "seeds", ge=1)
     seed: Seed = setting(0, "first seed")
     out: str = setting("runs/graybox", "output directory")
+
+
+# set by the sweep itself: the spec's seeds and a folder per run under --out
+SET_BY_SWEEP = ("seed", "out")
+
+
+class EvaluateSettings(Settings):
+    """The ``[evaluate]`` table of a sweep spec: how every run is scored."""
+
+    images: int = setting(10_000, "generated images scored per run (IS, FID, classes)", ge=2)
+
+
+class SweepSpec(Settings):
+    """A `qaaan sweep` spec (a .toml or .yaml file): the runs of one experiment."""
+
+    seeds: list[Seed] = setting(..., "seeds of every grid point, distinct", min_length=1)
+    baseline: dict[str, Any] | None = setting(
+        None, "the grid point the others are compared with, e.g. { prior = 'uniform' }"
+    )
+    base: dict[str, Any] = setting({}, "settings of every run: any `qaaan train` setting")
+    grid: dict[str, list[Any]] = setting(
+        ..., "settings to vary, each a list of values: a run per combination", min_length=1
+    )
+    evaluate: EvaluateSettings = setting(EvaluateSettings(), "how runs are scored")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _evaluate_table(cls, values: Any) -> Any:
+        """``[evaluate]`` is a table of its own settings, checked as every settings mapping."""
+        if isinstance(values, dict) and isinstance(values.get("evaluate"), dict):
+            return {
+                **values,
+                "evaluate": validate(EvaluateSettings, values["evaluate"], "evaluate"),
+            }
+        return values
+
+    @model_validator(mode="after")
+    def _settings_known(self) -> SweepSpec:
+        repeated = sorted({seed for seed in self.seeds if self.seeds.count(seed) > 1})
+        if repeated:
+            raise ValueError(f"seeds must differ; repeated: {', '.join(map(str, repeated))}")
+        for name, value in self.base.items():
+            self._check_setting(f"base.{name}", name, value)
+        for name, values in self.grid.items():
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"grid.{name} must be a non-empty list of values, got {values!r}")
+            for value in values:
+                self._check_setting(f"grid.{name}", name, value)
+        overlap = sorted(set(self.base) & set(self.grid))
+        if overlap:
+            raise ValueError(f"{', '.join(overlap)} in both base and grid: give each once")
+        for name, value in (self.baseline or {}).items():
+            if value not in self.grid.get(name, []):
+                raise ValueError(
+                    f"baseline {name} = {value!r} is not in the grid "
+                    f"({name}: {self.grid.get(name, 'not varied')})"
+                )
+        return self
+
+    @staticmethod
+    def _check_setting(where: str, name: str, value: Any) -> None:
+        if name in SET_BY_SWEEP:
+            raise ConfigError(f"{where}: set by the sweep (seeds, and a folder per run)")
+        checked_value(TrainSettings, name, value, where)
+        if name == "sampler":
+            from qaaan import samplers
+
+            samplers.check(value, {})
+
+
+class SweepSettings(Settings):
+    """`qaaan sweep`: where a spec's runs go and what runs them."""
+
+    out: str | None = setting(None, "output folder (default: runs/ and the spec's name)")
+    engine: Literal["local", "ray"] = setting(
+        "local", "local: worker processes on this machine; ray: a Ray cluster"
+    )
+    workers: int = setting(1, "local: runs at once, sharing this machine's cores", ge=1)
+    address: str | None = setting(
+        None, "ray: the cluster's address, e.g. ray://head:10001 (default: a local Ray)"
+    )
+    cpus_per_run: float = number(1.0, "ray: CPUs each run reserves", gt=0)
+    gpus_per_run: float = number(0.0, "ray: GPUs each run reserves (e.g. 0.25)", ge=0)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -542,6 +681,7 @@ COMMANDS = {
     "experiment mnist": MnistSettings,
     "experiment topology": TopologySettings,
     "experiment graybox": GrayboxSettings,
+    "sweep": SweepSettings,
 }
 
 
@@ -552,6 +692,8 @@ def reference() -> str:
     sections = ["# Settings reference", "", "Generated by `python -m qaaan.settings`.", ""]
     for command, model in COMMANDS.items():
         sections += [f"## `qaaan {command}`", "", markdown_table(model)]
+    sections += ["## A `qaaan sweep` spec", "", markdown_table(SweepSpec), ""]
+    sections += ["Its `[evaluate]` table:", "", markdown_table(EvaluateSettings)]
     sections += ["# Sampler options", "", "Given as `--sampler-option KEY=VALUE`.", ""]
     for name in samplers.BUILT_IN:
         sections += [f"## `{name}`", "", markdown_table(samplers.options_model(name))]

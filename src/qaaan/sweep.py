@@ -1,0 +1,393 @@
+"""Sweeps: the runs of an experiment from one spec, on worker processes or a Ray cluster, and
+their comparison with statistics (`qaaan sweep`).
+
+A spec (`qaaan.settings.SweepSpec`, a TOML file) names the seeds, the settings every run shares
+(``[base]``: any `qaaan train` setting), the settings to vary (``[grid]``: a run for every
+combination and seed), the grid point the others are compared with (``baseline``) and how runs
+are scored (``[evaluate]``). Every run is a normal training run in its own folder,
+``OUT/<point>/seed<k>``, with its checkpoint, its log and, once scored, ``scores.json``.
+
+Running a spec again skips the scored runs, resumes the interrupted ones from their checkpoints
+and retries the failed ones; a failed run is recorded with its error and does not stop the
+others. A folder that holds a run with other settings is refused before anything starts.
+
+A varied setting that its point's prior does not read (a sampler, for uniform noise) is dropped
+from that point; points that thereby become the same run are run once and the others are listed
+as skipped, as are points whose settings cannot combine (with `qaaan train`'s one-line error).
+
+The summary (``summary.json``, ``summary.md``, ``summary.png``) gives each point's scores over
+its seeds (mean, std, 95% interval) and Welch's test against the baseline (`qaaan.comparison`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import json
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+from tqdm import tqdm
+
+from qaaan import checkpoint, comparison, data, metrics
+from qaaan.errors import ConfigError, first_line
+from qaaan.generation import generated_images
+from qaaan.loop import Trainer
+from qaaan.settings import SweepSettings, SweepSpec, TrainSettings, build, resumed
+
+SCORES = {  # the scores of a run and their names in tables
+    "inception_score": "IS",
+    "fid": "FID",
+    "smallest_share": "smallest class",
+    "kl_to_uniform": "KL to uniform",
+}
+SCORES_FILE = "scores.json"
+LOG_FILE = "train.log"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a sweep: its grid point, seed, settings and how it is scored."""
+
+    point: str
+    seed: int
+    settings: dict[str, Any]  # every `qaaan train` setting, out included
+    images: int
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.settings["out"])
+
+
+@dataclass
+class Plan:
+    """What a spec asks for: the distinct grid points, their runs, and the points skipped."""
+
+    points: dict[str, dict[str, Any]]  # name: the grid settings it runs with
+    runs: list[Run]
+    skipped: list[dict[str, str]] = field(default_factory=list)  # point and reason
+    baseline: str | None = None
+
+
+def point_name(values: dict[str, Any]) -> str:
+    """A grid point's name and folder: its settings as key=value, comma-separated."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, dict):
+            return "+".join(f"{key}:{text(item)}" for key, item in value.items()) or "none"
+        if isinstance(value, list):
+            return "-".join(map(text, value))
+        return str(value)
+
+    return ",".join(f"{key}={text(value)}" for key, value in values.items()) or "base"
+
+
+def plan(spec: SweepSpec, out: Path) -> Plan:
+    """The spec's runs; points that repeat another or cannot combine are skipped and listed."""
+    points: dict[str, dict[str, Any]] = {}
+    skipped = []
+    for combination in itertools.product(*spec.grid.values()):
+        values = dict(zip(spec.grid, combination, strict=True))
+        prior = values.get("prior", spec.base.get("prior", TrainSettings().prior))
+        unread = [name for name in values if not TrainSettings.applies(name, prior)]
+        kept = {name: value for name, value in values.items() if name not in unread}
+        name = point_name(kept)
+        if name in points:
+            reason = f"{', '.join(unread)} not read by prior {prior}: the same run as {name}"
+            skipped.append({"point": point_name(values), "reason": reason})
+            continue
+        try:
+            build(TrainSettings, spec.base, kept, {"seed": spec.seeds[0]})
+        except ConfigError as error:
+            skipped.append({"point": point_name(values), "reason": str(error)})
+            continue
+        points[name] = kept
+    if not points:
+        raise ConfigError(f"no grid point can run: {skipped[0]['point']}: {skipped[0]['reason']}")
+    runs = [
+        Run(
+            name,
+            seed,
+            run_settings(spec, values, seed, out / name / f"seed{seed}"),
+            spec.evaluate.images,
+        )
+        for name, values in points.items()
+        for seed in spec.seeds
+    ]
+    first = runs[0].settings
+    test_images(metrics.classifier_for(first["dataset"]), first["data_dir"])  # before any run
+    return Plan(points, runs, skipped, baseline_point(spec, points))
+
+
+def run_settings(spec: SweepSpec, values: dict[str, Any], seed: int, folder: Path) -> dict:
+    """Every `qaaan train` setting of one run."""
+    return build(TrainSettings, spec.base, values, {"seed": seed, "out": str(folder)}).public()
+
+
+def baseline_point(spec: SweepSpec, points: dict[str, dict[str, Any]]) -> str | None:
+    """The one grid point whose settings include the spec's baseline."""
+    if spec.baseline is None:
+        return None
+    matching = [
+        name
+        for name, values in points.items()
+        if all(values.get(key) == value for key, value in spec.baseline.items())
+    ]
+    if len(matching) != 1:
+        found = ", ".join(matching) or "none of the points that run"
+        raise ConfigError(f"baseline {spec.baseline} must match one grid point, matches {found}")
+    return matching[0]
+
+
+def check_folders(runs: list[Run]) -> None:
+    """Refuses, before any run starts, a run folder that holds a run with other settings."""
+    for run in runs:
+        path = run.folder / checkpoint.CHECKPOINT
+        if path.exists():
+            saved = checkpoint.load(path)["config"]
+            try:
+                resumed(TrainSettings, saved, run.settings)
+            except ConfigError as error:
+                raise ConfigError(
+                    f"{str(run.folder)!r} holds a run with other settings ({error})"
+                ) from None
+
+
+# ---- one run, in a worker --------------------------------------------------------------------
+
+
+def run_one(run: Run) -> dict[str, Any]:
+    """Trains (or resumes) and scores one run, its output in its folder's log; its scores, or
+    the error that stopped it, so that one failed run does not stop the others."""
+    run.folder.mkdir(parents=True, exist_ok=True)
+    with (
+        open(run.folder / LOG_FILE, "a") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        try:
+            return {"scores": train_and_score(run)}
+        except Exception as error:  # any failure: recorded in the summary
+            print(f"failed: {type(error).__name__}: {error}", file=log)
+            return {"error": f"{type(error).__name__}: {first_line(error)}"}
+
+
+def train_and_score(run: Run) -> dict[str, Any]:
+    settings = build(TrainSettings, run.settings)
+    resume = (run.folder / checkpoint.CHECKPOINT).exists()
+    Trainer(settings, resume=resume).run()
+    images = generated_images(run.folder, run.images, run.seed, settings.device)
+    scored_as = metrics.classifier_for(settings.dataset)  # mnist-10k is scored as MNIST
+    classifier = metrics.load_classifier(scored_as)
+    scores = metrics.evaluate(images, test_images(scored_as, settings.data_dir), classifier)
+    written = run.folder / f"{SCORES_FILE}.partial"  # a kill never leaves half a file
+    written.write_text(json.dumps(scores, indent=1))
+    written.replace(run.folder / SCORES_FILE)
+    return scores
+
+
+@functools.cache
+def test_images(dataset: str, data_dir: str | None) -> torch.Tensor:
+    """The held-out images FID compares with, loaded once per worker."""
+    test = data.load(dataset, data_dir, train=False)
+    return test.batch(torch.arange(len(test)))
+
+
+def share_cores(workers: int) -> None:
+    """A worker's torch threads: this machine's cores divided among the workers."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+# ---- engines: each yields (run, outcome) as runs finish ----------------------------------------
+
+
+def local_outcomes(runs: list[Run], workers: int) -> Iterator[tuple[Run, dict]]:
+    """Worker processes on this machine (spawned: a forked torch can hang)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=share_cores, initargs=(workers,)
+    ) as pool:
+        futures = {pool.submit(run_one, run): run for run in runs}
+        for future in as_completed(futures):
+            error = future.exception()  # a worker that died, killed or out of memory
+            outcome = {"error": f"worker died: {first_line(error)}"} if error else future.result()
+            yield futures[future], outcome
+
+
+def ray_outcomes(runs: list[Run], options: SweepSettings) -> Iterator[tuple[Run, dict]]:
+    """Ray tasks on the cluster at `options.address`, or on a Ray started on this machine.
+    The run folders must be on a file system every node shares."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("engine 'ray' needs Ray: pip install 'qaaan[ray]'") from None
+    environment = {name: os.environ[name] for name in ("QAAAN_DATA",) if name in os.environ}
+    ray.init(
+        address=options.address,
+        runtime_env={"env_vars": environment},
+        include_dashboard=False,
+        log_to_driver=False,
+    )
+    try:
+        task = ray.remote(num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run)(run_one)
+        pending = {task.remote(run): run for run in runs}
+        while pending:
+            [ready], _ = ray.wait(list(pending))
+            run = pending.pop(ready)
+            try:
+                outcome = ray.get(ready)
+            except ray.exceptions.RayError as error:  # the task's worker or node died
+                outcome = {"error": f"ray: {first_line(error)}"}
+            yield run, outcome
+    finally:
+        ray.shutdown()
+
+
+# ---- the sweep ------------------------------------------------------------------------------
+
+
+def sweep(spec: SweepSpec, options: SweepSettings, out: Path) -> dict[str, Any]:
+    """Runs every run of `spec` not scored yet, then writes the summary; returns it."""
+    the_plan = plan(spec, out)
+    check_folders(the_plan.runs)
+    out.mkdir(parents=True, exist_ok=True)
+    scores = {(run.point, run.seed): read_scores(run) for run in the_plan.runs}
+    todo = [run for run in the_plan.runs if scores[run.point, run.seed] is None]
+    failed = []
+    progress = tqdm(total=len(the_plan.runs), initial=len(the_plan.runs) - len(todo), desc="runs")
+    slots = options.workers if options.engine == "local" else len(todo)
+    progress.set_postfix(running=min(slots, len(todo)), failed=0)
+    if todo:
+        engine = (
+            local_outcomes(todo, options.workers)
+            if options.engine == "local"
+            else ray_outcomes(todo, options)
+        )
+        for finished, (run, outcome) in enumerate(engine, start=1):
+            if "error" in outcome:
+                failed.append({"point": run.point, "seed": run.seed, "error": outcome["error"]})
+                tqdm.write(f"{run.point} seed {run.seed} failed: {outcome['error']}")
+            scores[run.point, run.seed] = outcome.get("scores")
+            progress.update(1)
+            progress.set_postfix(running=min(slots, len(todo) - finished), failed=len(failed))
+    progress.close()
+    summary = summarise(spec, the_plan, scores, failed)
+    write_summary(summary, out)
+    return summary
+
+
+def read_scores(run: Run) -> dict[str, Any] | None:
+    path = run.folder / SCORES_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def summarise(
+    spec: SweepSpec, the_plan: Plan, scores: dict[tuple[str, int], dict | None], failed: list
+) -> dict[str, Any]:
+    """Each point's scores over its seeds and, beside the baseline, Welch's test against it."""
+    rows = {
+        name: [{"seed": seed, **scores[name, seed]} for seed in spec.seeds if scores[name, seed]]
+        for name in the_plan.points
+    }
+    baseline = rows[the_plan.baseline] if the_plan.baseline else []
+    points = {}
+    for name, values in the_plan.points.items():
+        summary: dict[str, Any] = {"settings": values, "n": len(rows[name]), "scores": {}}
+        for score in SCORES if rows[name] else ():
+            figures = [row[score] for row in rows[name]]
+            summary["scores"][score] = comparison.summarise(figures)
+            if baseline and name != the_plan.baseline:
+                others = [row[score] for row in baseline]
+                summary["scores"][score] |= comparison.against(figures, others)
+        points[name] = summary
+    return {
+        "spec": spec.model_dump(),
+        "baseline": the_plan.baseline,
+        "points": points,
+        "runs": rows,
+        "skipped": the_plan.skipped,
+        "failed": failed,
+    }
+
+
+def write_summary(summary: dict[str, Any], out: Path) -> None:
+    (out / "summary.json").write_text(json.dumps(comparison.json_safe(summary), indent=1))
+    (out / "summary.md").write_text(markdown(summary))
+    if any(point["n"] for point in summary["points"].values()):
+        plot(summary, out / "summary.png")
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """The tables of summary.md: scores over the seeds, then each point against the baseline."""
+    spec = summary["spec"]
+    base = ", ".join(f"{key} {value}" for key, value in spec["base"].items()) or "defaults"
+    lines = [
+        f"Seeds {', '.join(map(str, spec['seeds']))}; every run: {base}; "
+        f"{spec['evaluate']['images']} images scored per run. Mean ± std over the seeds, "
+        "95% interval of the mean in brackets.",
+        "",
+        "| point | n | " + " | ".join(SCORES.values()) + " |",
+        "|---|---|" + "---|" * len(SCORES),
+    ]
+    for name, point in summary["points"].items():
+        cells = [score_cell(point["scores"].get(score)) for score in SCORES]
+        lines.append(f"| {name} | {point['n']} | " + " | ".join(cells) + " |")
+    compared = {
+        n: p for n, p in summary["points"].items() if "p_value" in p["scores"].get("fid", {})
+    }
+    if compared:
+        lines += [
+            "",
+            f"Against {summary['baseline']} (Welch's t test over the seeds: Cohen's d, "
+            "two-sided p; no correction for the number of tests):",
+            "",
+            "| point | " + " | ".join(SCORES.values()) + " |",
+            "|---|" + "---|" * len(SCORES),
+        ]
+        for name, point in compared.items():
+            cells = [comparison.effect_and_p(point["scores"][score]) for score in SCORES]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for title, entries in (("Skipped", summary["skipped"]), ("Failed", summary["failed"])):
+        if entries:
+            lines += ["", f"{title}:", ""]
+            lines += [
+                f"- {entry['point']}"
+                + (f" seed {entry['seed']}" if "seed" in entry else "")
+                + f": {entry.get('reason') or entry.get('error')}"
+                for entry in entries
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def score_cell(summary: dict | None) -> str:
+    if summary is None:
+        return "–"
+    low, high = summary["ci95"]
+    interval = "" if low != low or low == high else f" [{low:.3f}, {high:.3f}]"  # NaN: one seed
+    return comparison.mean_and_std(summary) + interval
+
+
+def plot(summary: dict[str, Any], path: Path) -> None:
+    """One panel per score: every point's mean with its 95% interval, the baseline in orange."""
+    names = [name for name, point in summary["points"].items() if point["n"]]
+    figure = Figure(figsize=(4 * len(SCORES), 1.2 + 0.35 * len(names)))
+    for axis, (score, title) in zip(figure.subplots(1, len(SCORES)), SCORES.items(), strict=True):
+        for row, name in enumerate(names):
+            figures = summary["points"][name]["scores"][score]
+            low, high = figures["ci95"]
+            error = [[figures["mean"] - low], [high - figures["mean"]]] if low == low else None
+            colour = "tab:orange" if name == summary["baseline"] else "tab:blue"
+            axis.errorbar(figures["mean"], row, xerr=error, fmt="o", color=colour, capsize=3)
+        axis.set(title=title, yticks=range(len(names)), ylim=(-0.5, len(names) - 0.5))
+        axis.set_yticklabels(names if axis is figure.axes[0] else [], fontsize=7)
+        axis.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)

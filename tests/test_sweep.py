@@ -1,0 +1,183 @@
+"""Sweeps: the spec's checks, the plan of runs, and sweeps run by local workers and by Ray."""
+
+import json
+import os
+import tomllib
+
+import pytest
+from typer.testing import CliRunner
+
+from qaaan import sweep
+from qaaan.cli import app
+from qaaan.errors import ConfigError
+from qaaan.settings import SweepSpec, build
+
+runner = CliRunner()
+TINY = (  # a spec's [base] and [evaluate] tables for runs of seconds
+    '[base]\ndataset = "mnist-10k"\niterations = 2\nwidth = 8\nbatch_size = 16\n'
+    'bm_samples = 64\nlatent = 16\ndevice = "cpu"\ncheckpoint_every = 1\n'
+    "[evaluate]\nimages = 200\n"
+)
+needs_data = pytest.mark.skipif(
+    "QAAAN_DATA" not in os.environ, reason="scores against the MNIST test set: set QAAAN_DATA"
+)
+
+
+def write_spec(tmp_path, text: str, name: str = "spec.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+GRID = '[grid]\nprior = ["bm"]'
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("[base]\nlearning_rate = 0.1\n" + GRID, "base.learning_rate: unknown setting"),
+        ('[grid]\nlatent = ["8"]', "grid.latent = '8': input should be a valid integer"),
+        ("[grid]\nlatent = [0]", "grid.latent = 0: input should be greater than or equal to 1"),
+        ("[grid]\nlatent = 8", "grid.latent = 8: input should be a valid list"),
+        ("[grid]\nlatent = []", "grid.latent must be a non-empty list of values, got []"),
+        ("[grid]", "grid = {}: dictionary should have at least 1 item"),
+        ("[base]\nseed = 3\n" + GRID, "base.seed: set by the sweep"),
+        ('[base]\nprior = "bm"\n[grid]\nprior = ["bm", "uniform"]',
+         "prior in both base and grid: give each once"),
+        ('baseline = { prior = "normal" }\n[grid]\nprior = ["bm", "uniform"]',
+         "baseline prior = 'normal' is not in the grid (prior: ['bm', 'uniform'])"),
+        ('[grid]\nsampler = ["gibbs", "glauber"]', "unknown sampler 'glauber'; available: "),
+        (GRID + "\n[evaluate]\nimages = 1", "evaluate.images = 1: input should be greater"),
+        (GRID + "\n[evaluate]\nimagez = 3", "unknown key(s) of evaluate imagez"),
+    ],
+)  # fmt: skip
+def test_a_bad_spec_is_refused_in_one_line_before_anything_runs(tmp_path, spec, message):
+    out = tmp_path / "out"
+    spec = "seeds = [0]\n" + spec
+    result = runner.invoke(app, ["sweep", str(write_spec(tmp_path, spec)), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert message in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [("seeds = [0, 1, 0]\n", "seeds must differ; repeated: 0"), ("", "seeds is required")],
+)
+def test_seeds_are_required_and_distinct(tmp_path, seeds, message):
+    spec = write_spec(tmp_path, seeds + GRID)
+    result = runner.invoke(app, ["sweep", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and f"error: {message}" in result.output
+
+
+def tiny_spec(top: str, grid: str) -> str:
+    """A spec's text: `top`-level keys (seeds, baseline), tiny runs and the `grid` table."""
+    return top + TINY + "[grid]\n" + grid
+
+
+def spec_of(top: str, grid: str) -> SweepSpec:
+    return build(SweepSpec, tomllib.loads(tiny_spec(top, grid)))
+
+
+@needs_data
+def test_the_plan_drops_settings_a_prior_does_not_read_and_skips_what_cannot_run(tmp_path):
+    spec = spec_of(
+        'seeds = [0, 1]\nbaseline = { prior = "uniform" }\n',
+        'prior = ["uniform", "bm", "qbm"]\nsampler = ["gibbs", "sqa"]',
+    )
+    the_plan = sweep.plan(spec, tmp_path)
+    # uniform noise reads no sampler: one uniform run; the quantum machine is sampled by sqa
+    assert list(the_plan.points) == [
+        "prior=uniform", "prior=bm,sampler=gibbs", "prior=bm,sampler=sqa", "prior=qbm,sampler=sqa",
+    ]  # fmt: skip
+    skipped = {entry["point"]: entry["reason"] for entry in the_plan.skipped}
+    assert skipped["prior=uniform,sampler=sqa"] == (
+        "sampler not read by prior uniform: the same run as prior=uniform"
+    )
+    assert "sqa" in skipped["prior=qbm,sampler=gibbs"]  # qbm's own one-line error
+    assert the_plan.baseline == "prior=uniform"
+    assert [(run.point, run.seed) for run in the_plan.runs[:2]] == [
+        ("prior=uniform", 0), ("prior=uniform", 1),
+    ]  # fmt: skip
+    bm_run = the_plan.runs[3]
+    assert bm_run.folder == tmp_path / "prior=bm,sampler=gibbs" / "seed1"
+    assert bm_run.settings["seed"] == 1 and bm_run.settings["latent"] == 16
+    assert bm_run.settings["sampler"] == "gibbs" and bm_run.images == 200
+
+
+@needs_data
+def test_a_baseline_must_name_exactly_one_point_and_some_point_must_run(tmp_path):
+    spec = spec_of('seeds = [0]\nbaseline = { prior = "bm" }\n',
+                   'prior = ["bm"]\nsampler = ["gibbs", "sqa"]')  # fmt: skip
+    with pytest.raises(ConfigError, match="must match one grid point, matches prior=bm,sampler"):
+        sweep.plan(spec, tmp_path)
+    spec = spec_of("seeds = [0]\n", 'prior = ["qbm"]\nsampler = ["gibbs"]')
+    with pytest.raises(ConfigError, match="no grid point can run: prior=qbm,sampler=gibbs: "):
+        sweep.plan(spec, tmp_path)
+
+
+@needs_data
+def test_a_local_sweep_scores_compares_records_failures_and_resumes(tmp_path):
+    text = tiny_spec(
+        'seeds = [0, 1]\nbaseline = { prior = "uniform" }\n',
+        'prior = ["uniform", "bm"]\nsampler = ["gibbs", "qemcmc"]\n',
+    )
+    out = tmp_path / "out"
+    arguments = ["sweep", str(write_spec(tmp_path, text)), "--workers", "2", "--out", str(out)]
+    result = runner.invoke(app, arguments)
+    # qemcmc cannot simulate 16 spins: its runs fail and are recorded, the others are scored
+    assert result.exit_code == 1, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    points = summary["points"]
+    assert list(points) == ["prior=uniform", "prior=bm,sampler=gibbs", "prior=bm,sampler=qemcmc"]
+    assert [points[name]["n"] for name in points] == [2, 2, 0]
+    assert sorted((entry["point"], entry["seed"]) for entry in summary["failed"]) == [
+        ("prior=bm,sampler=qemcmc", 0), ("prior=bm,sampler=qemcmc", 1),
+    ]  # fmt: skip
+    assert "N <= 12; got N = 16" in summary["failed"][0]["error"]
+    gibbs = points["prior=bm,sampler=gibbs"]["scores"]
+    fids = [row["fid"] for row in summary["runs"]["prior=bm,sampler=gibbs"]]
+    assert gibbs["fid"]["mean"] == pytest.approx(sum(fids) / 2) and fids[0] != fids[1]
+    assert 0 <= gibbs["fid"]["p_value"] <= 1  # Welch's test against the baseline
+    assert "p_value" not in points["prior=uniform"]["scores"]["fid"]
+    report = (out / "summary.md").read_text()
+    assert "| prior=bm,sampler=gibbs | 2 |" in report and "Against prior=uniform" in report
+    assert "- prior=bm,sampler=qemcmc seed 0: ConfigError: qemcmc simulates 2^N" in report
+    assert "- prior=uniform,sampler=qemcmc: sampler not read by prior uniform" in report
+    assert report in result.output.replace("\n\n\n", "\n\n")
+    assert (out / "summary.png").stat().st_size > 5_000
+    log = (out / "prior=bm,sampler=gibbs" / "seed0" / "train.log").read_text()
+    assert "train:" in log  # each run's progress goes to its own log
+
+    # run again: the scored runs are not touched, the failed ones are tried again
+    scored = out / "prior=bm,sampler=gibbs" / "seed0" / "checkpoint.pt"
+    before = scored.stat().st_mtime_ns
+    assert runner.invoke(app, arguments).exit_code == 1
+    assert scored.stat().st_mtime_ns == before
+    assert json.loads((out / "summary.json").read_text())["runs"] == summary["runs"]
+
+    # the same folders with other settings are refused before anything runs
+    other = write_spec(tmp_path, text.replace("width = 8", "width = 4"), "other.toml")
+    result = runner.invoke(app, ["sweep", str(other), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "holds a run with other settings" in result.output
+    assert scored.stat().st_mtime_ns == before
+
+
+@needs_data
+def test_a_ray_sweep_runs_on_a_local_ray_and_scores_as_the_local_engine(tmp_path):
+    pytest.importorskip("ray")
+    text = tiny_spec("seeds = [3]\n", 'prior = ["uniform"]\n')
+    scores = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / engine
+        arguments = ["sweep", str(write_spec(tmp_path, text)), "--engine", engine]
+        result = runner.invoke(app, [*arguments, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        summary = json.loads((out / "summary.json").read_text())
+        scores[engine] = summary["runs"]["prior=uniform"][0]
+        assert (out / "prior=uniform" / "seed3" / "checkpoint.pt").exists()
+    assert scores["ray"]["class_shares"] == scores["local"]["class_shares"]
+    assert scores["ray"]["fid"] == pytest.approx(scores["local"]["fid"], rel=1e-3)
