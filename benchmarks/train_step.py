@@ -12,9 +12,9 @@ the uniform prior with the paper's generator (`refine=False`): what the refineme
     python benchmarks/train_step.py   # prints a table, writes benchmarks/results/train_step.json
 
 `--table quantum` times instead the priors of the quantum-latent MNIST table at its settings
-(latent 24, width 32, mnist-10k; `qaaan.settings.MNIST_VARIANTS`): uniform, gibbs, the quantum
-Boltzmann machine (sqa at Gamma 0.5, persistent chains) and the 12-qubit circuit Born machine
-(writes benchmarks/results/train_step_quantum.json).
+(latent 24, width 32, mnist-10k; the variants of `experiments/quantum24.toml`): uniform, gibbs,
+the quantum Boltzmann machine (sqa at Gamma 0.5, persistent chains) and the 12-qubit circuit
+Born machine (writes benchmarks/results/train_step_quantum.json).
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ import torch
 from samplers import cpu_name
 
 from qaaan.loop import Trainer
-from qaaan.settings import MNIST_VARIANTS, TrainSettings
+from qaaan.settings import TrainSettings, read_file
 
+QUANTUM_SPEC = Path(__file__).parents[1] / "experiments" / "quantum24.toml"
 TABLES = {
     "paper": {
         "common": {"width": 64},
@@ -44,7 +45,7 @@ TABLES = {
     },
     "quantum": {
         "common": {"width": 32, "latent": 24},
-        "contenders": {name: MNIST_VARIANTS[name] for name in ("uniform", "gibbs", "qbm", "qcbm")},
+        "contenders": read_file(QUANTUM_SPEC)["variants"],
     },
 }
 

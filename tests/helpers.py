@@ -1,13 +1,11 @@
-"""What several test files share: tiny settings, graphs, moment checks, results files."""
-
-import json
+"""What several test files share: tiny settings, graphs, moment checks."""
 
 from qaaan import topology
 from qaaan.bm import correlation_matrix, random_machine, spin_means
 from qaaan.qbm import QuantumBoltzmannMachine
 from qaaan.samplers import exact_moments
 from qaaan.samplers.exact import all_states
-from qaaan.settings import MnistSettings, TrainSettings
+from qaaan.settings import TrainSettings
 
 GRAPHS = {
     "complete8": topology.complete(8),
@@ -46,23 +44,3 @@ def max_deviation(spins, bm, beta=1.0):
         (spin_means(spins) - means).abs().max().item(),
         (correlation_matrix(spins) - correlations).abs().max().item(),
     )
-
-
-def results_file(folder, seeds, variants=("uniform", "gibbs"), **settings):
-    """A results.json as `experiment mnist` writes it, with scores that depend on the seed."""
-    config = MnistSettings.model_construct(
-        variants=list(variants), seeds=list(seeds), out=str(folder)
-    )
-    runs = {
-        variant: [
-            {"seed": seed, "inception_score": 8.0 + seed + (variant == "gibbs"),
-             "fid": 10.0 * (seed + 1), "kl_to_uniform": 0.01, "smallest_share": 0.08}
-            for seed in seeds
-        ]
-        for variant in variants
-    }  # fmt: skip
-    folder.mkdir(parents=True)
-    path = folder / "results.json"
-    path.write_text(json.dumps({"config": {**config.model_dump(), **settings},
-                                "summary": {}, "runs": runs}))  # fmt: skip
-    return path

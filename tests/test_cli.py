@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from qaaan import data
 from qaaan.cli import app
-from tests.helpers import results_file
+from qaaan.loop import Trainer
+from tests.helpers import tiny
 
 runner = CliRunner()
 
@@ -145,7 +146,7 @@ def test_evaluate_scores_a_run_with_its_own_dataset_classifier(tmp_path):
     [
         ["experiment", "topology", "--dataset", "mnist-10k", "--samplers", "gibbs",
          "--topologies", "complete", "--runs", "1", "--iterations", "1", "--out", "{blocked}"],
-        ["experiment", "merge", "{results}", "--out", "{blocked}"],
+        ["sweep", "{spec}", "--out", "{blocked}"],
         ["evaluate", "--real", "--json", "{blocked}/figures.json"],
         ["classifier", "train", "--epochs", "1", "--out", "{blocked}/weights.safetensors"],
         ["plot", "--checkpoint", "{results_folder}", "--out", "{blocked}"],
@@ -155,8 +156,11 @@ def test_evaluate_scores_a_run_with_its_own_dataset_classifier(tmp_path):
 def test_an_output_path_through_a_file_is_refused_in_one_line_before_the_work(tmp_path, command):
     blocked = tmp_path / "notes.txt"
     blocked.write_text("kept")
-    results = results_file(tmp_path / "a", [0])
-    fill = {"blocked": str(blocked), "results": str(results), "results_folder": str(results.parent)}
+    run = tiny(tmp_path)
+    Trainer(run.model_copy(update={"iterations": 1})).run()
+    spec = tmp_path / "spec.toml"
+    spec.write_text('seeds = [0]\n[base]\ndataset = "mnist-10k"\n[grid]\nprior = ["uniform"]\n')
+    fill = {"blocked": str(blocked), "spec": str(spec), "results_folder": run.out}
     result = CliRunner().invoke(app, [part.format(**fill) for part in command])
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()  # no progress bar: refused before the work

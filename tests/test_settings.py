@@ -93,11 +93,11 @@ def test_every_setting_refuses_a_wrong_value_in_one_line_and_writes_nothing(bad)
 
 
 @SWEEP
-@given(bad=one_bad_setting(settings.MnistSettings, skip=("out", "data_dir")))
-def test_the_experiments_settings_refuse_wrong_values_too(bad):
+@given(bad=one_bad_setting(settings.SweepSettings, skip=("out", "address")))
+def test_the_sweeps_settings_refuse_wrong_values_too(bad):
     name, value = bad
     with pytest.raises(ConfigError, match=f"^{name}"):
-        settings.build(settings.MnistSettings, {name: value})
+        settings.build(settings.SweepSettings, {name: value})
 
 
 def test_mappings_are_joined_key_by_key_across_layers(tmp_path):

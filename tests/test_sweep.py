@@ -3,6 +3,7 @@
 import json
 import os
 import tomllib
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 from qaaan import sweep
 from qaaan.cli import app
 from qaaan.errors import ConfigError
-from qaaan.settings import SweepSpec, build
+from qaaan.settings import SweepSpec, build, read_file
 
 runner = CliRunner()
 TINY = (  # a spec's [base] and [evaluate] tables for runs of seconds
@@ -40,12 +41,18 @@ GRID = '[grid]\nprior = ["bm"]'
         ("[grid]\nlatent = [0]", "grid.latent = 0: input should be greater than or equal to 1"),
         ("[grid]\nlatent = 8", "grid.latent = 8: input should be a valid list"),
         ("[grid]\nlatent = []", "grid.latent must be a non-empty list of values, got []"),
-        ("[grid]", "grid = {}: dictionary should have at least 1 item"),
+        ("[grid]", "a spec needs [variants] or [grid]: there is nothing to run"),
+        ('[variants]\nslow = { prior = "bm", latent = 0 }',
+         "variants.slow.latent = 0: input should be greater than or equal to 1"),
+        ('[variants]\nnoise = { prior = "uniform" }\n[grid]\nprior = ["bm"]',
+         "prior in both variants.noise and grid: give each once"),
+        ('baseline = { variant = "gibbs" }\n[variants]\nnoise = { prior = "uniform" }',
+         "baseline variant = 'gibbs' is not a value of the spec's points (variant: ['noise'])"),
         ("[base]\nseed = 3\n" + GRID, "base.seed: set by the sweep"),
         ('[base]\nprior = "bm"\n[grid]\nprior = ["bm", "uniform"]',
          "prior in both base and grid: give each once"),
         ('baseline = { prior = "normal" }\n[grid]\nprior = ["bm", "uniform"]',
-         "baseline prior = 'normal' is not in the grid (prior: ['bm', 'uniform'])"),
+         "baseline prior = 'normal' is not a value of the spec's points (prior: ['bm', 'uniform"),
         ('[grid]\nsampler = ["gibbs", "glauber"]', "unknown sampler 'glauber'; available: "),
         (GRID + "\n[evaluate]\nimages = 1", "evaluate.images = 1: input should be greater"),
         (GRID + "\n[evaluate]\nimagez = 3", "unknown key(s) of evaluate imagez"),
@@ -126,9 +133,19 @@ def test_a_local_sweep_scores_compares_records_failures_and_resumes(tmp_path):
     )
     out = tmp_path / "out"
     arguments = ["sweep", str(write_spec(tmp_path, text)), "--workers", "2", "--out", str(out)]
+    # the Boltzmann priors first (on one machine, say); qemcmc cannot simulate 16 spins, so its
+    # runs fail and are recorded, and do not stop the others
+    assert runner.invoke(app, [*arguments, "--only", "prior=bm,*"]).exit_code == 1
+    assert not (out / "prior=uniform").exists()
+    first = json.loads((out / "summary.json").read_text())
+    assert [point["n"] for point in first["points"].values()] == [0, 2, 0]
+    scored = out / "prior=bm,sampler=gibbs" / "seed0" / "checkpoint.pt"
+    before = scored.stat().st_mtime_ns
+
+    # then all of them: the scored runs are not touched, the failed ones are tried again
     result = runner.invoke(app, arguments)
-    # qemcmc cannot simulate 16 spins: its runs fail and are recorded, the others are scored
     assert result.exit_code == 1, result.output
+    assert scored.stat().st_mtime_ns == before
     summary = json.loads((out / "summary.json").read_text())
     points = summary["points"]
     assert list(points) == ["prior=uniform", "prior=bm,sampler=gibbs", "prior=bm,sampler=qemcmc"]
@@ -151,12 +168,7 @@ def test_a_local_sweep_scores_compares_records_failures_and_resumes(tmp_path):
     log = (out / "prior=bm,sampler=gibbs" / "seed0" / "train.log").read_text()
     assert "train:" in log  # each run's progress goes to its own log
 
-    # run again: the scored runs are not touched, the failed ones are tried again
-    scored = out / "prior=bm,sampler=gibbs" / "seed0" / "checkpoint.pt"
-    before = scored.stat().st_mtime_ns
-    assert runner.invoke(app, arguments).exit_code == 1
-    assert scored.stat().st_mtime_ns == before
-    assert json.loads((out / "summary.json").read_text())["runs"] == summary["runs"]
+    assert first["runs"]["prior=bm,sampler=gibbs"] == summary["runs"]["prior=bm,sampler=gibbs"]
 
     # the same folders with other settings are refused before anything runs
     other = write_spec(tmp_path, text.replace("width = 8", "width = 4"), "other.toml")
@@ -181,3 +193,61 @@ def test_a_ray_sweep_runs_on_a_local_ray_and_scores_as_the_local_engine(tmp_path
         assert (out / "prior=uniform" / "seed3" / "checkpoint.pt").exists()
     assert scores["ray"]["class_shares"] == scores["local"]["class_shares"]
     assert scores["ray"]["fid"] == pytest.approx(scores["local"]["fid"], rel=1e-3)
+
+
+SHIPPED = sorted((Path(__file__).parents[1] / "experiments").glob("*.toml"))
+
+
+@needs_data
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.stem for path in SHIPPED])
+def test_every_shipped_spec_plans_one_point_per_variant_against_uniform_noise(tmp_path, path):
+    spec = build(SweepSpec, read_file(path))
+    the_plan = sweep.plan(spec, tmp_path)
+    assert list(the_plan.points) == list(spec.variants) and not the_plan.skipped
+    assert the_plan.baseline == "uniform" and len(spec.seeds) >= 3
+    assert len(the_plan.runs) == len(spec.variants) * len(spec.seeds)
+
+
+@needs_data
+def test_variants_are_crossed_with_the_grid_and_named_first(tmp_path):
+    variants = (
+        '[variants]\nnoise = { prior = "uniform" }\npersistent = { prior = "bm", sampler = "sqa",'
+        ' sampler_options = { initial_state = "persistent" } }\n'
+    )
+    text = tiny_spec('seeds = [0]\nbaseline = { variant = "noise", bm_samples = 8 }\n', "")
+    text = text.replace("bm_samples = 64\n", "").replace("[grid]\n", variants)
+    spec = build(SweepSpec, tomllib.loads(text + "[grid]\nbm_samples = [8, 32]\n"))
+    the_plan = sweep.plan(spec, tmp_path)
+    # uniform noise reads no bm_samples: one noise point
+    persistent = {
+        "prior": "bm",
+        "sampler": "sqa",
+        "sampler_options": {"initial_state": "persistent"},
+    }
+    assert the_plan.points == {
+        "noise": {"prior": "uniform"},
+        "persistent,bm_samples=32": {**persistent, "bm_samples": 32},
+    }
+    assert the_plan.skipped == [
+        {"point": "noise,bm_samples=32",
+         "reason": "bm_samples not read by prior uniform: the same run as noise"},
+        {"point": "persistent,bm_samples=8",
+         "reason": "bm_samples (8) must be at least batch_size (16)"},
+    ]  # fmt: skip
+    assert the_plan.baseline == "noise"
+    labels = [(name, values) for name, values in the_plan.points.items()]
+    assert sweep.baseline_point({"sampler": "sqa"}, labels) == "persistent,bm_samples=32"
+    with pytest.raises(ConfigError, match="must match one grid point, matches none of the poin"):
+        sweep.baseline_point({"bm_samples": 8}, labels)
+
+
+def test_scores_count_only_for_the_settings_and_images_they_were_made_with(tmp_path):
+    settings = {"iterations": 3000, "seed": 0, "out": str(tmp_path)}
+    run = sweep.Run("uniform", 0, settings, images=10_000)
+    (tmp_path / sweep.SCORES_FILE).write_text(
+        json.dumps({"run": sweep.scored_as_run(run), "scores": {"fid": 40.0}})
+    )
+    assert sweep.read_scores(run) == {"fid": 40.0}
+    longer = sweep.Run("uniform", 0, {**settings, "iterations": 18000}, images=10_000)
+    assert sweep.read_scores(longer) is None  # resumed to 18000 iterations, then scored anew
+    assert sweep.read_scores(sweep.Run("uniform", 0, settings, images=200)) is None

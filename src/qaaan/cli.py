@@ -483,34 +483,6 @@ def experiment_colour(
     console.print(f"{result['iterations']} iterations; grids in {run_settings.out}/samples")
 
 
-@settings_command(experiment_app, "mnist", settings.MnistSettings)
-def experiment_mnist(given: dict[str, Any], config: ConfigOption = None) -> None:
-    """Paper section 7: IS, FID and mode coverage of every prior, same budget and seeds.
-
-    Example: qaaan experiment mnist --ema 0.999 --iterations 15000 --seeds 0,1,2
-    """
-    from qaaan.experiments.mnist import run
-
-    options = from_layers(settings.MnistSettings, given, config, {})
-    run(options)
-    console.print((Path(options.out) / "results.md").read_text())
-
-
-@experiment_app.command("merge")
-def experiment_merge(
-    results: Annotated[
-        list[Path], typer.Argument(help="results.json files of `qaaan experiment mnist`")
-    ],
-    out: Annotated[Path, typer.Option(help="folder for the joined results.json and results.md")],
-) -> None:
-    """Joins `experiment mnist` results run on other seeds or machines into one table."""
-    from qaaan.experiments.mnist import merge
-
-    with one_line_errors():
-        merge(results, out)
-    console.print((out / "results.md").read_text())
-
-
 @settings_command(app, "sweep", settings.SweepSettings)
 def sweep(
     given: dict[str, Any],

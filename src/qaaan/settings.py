@@ -323,73 +323,6 @@ class SampleSettings(Settings):
     device: Device = like(TrainSettings, "device")
 
 
-MNIST_VARIANTS = {  # the priors of the table, as training settings
-    "uniform": {"prior": "uniform"},
-    "gibbs": {"prior": "bm", "sampler": "gibbs"},
-    "sqa": {"prior": "bm", "sampler": "sqa"},
-    # each call starts from the previous call's reads instead of random states (probe seed 100)
-    "sqa-persistent": {
-        "prior": "bm",
-        "sampler": "sqa",
-        "sampler_options": {"initial_state": "persistent"},
-    },
-    # the ideal device (the tables in the docs were measured before the device model)
-    "mock-dwave": {
-        "prior": "bm",
-        "sampler": "mock-dwave",
-        "sampler_options": {"dead_fraction": 0.01, "device_model": False},
-    },
-    # the quantum Boltzmann machine at a fixed Gamma (set a priori, not tuned), its path-integral
-    # chains persisting between calls as gibbs's do
-    "qbm": {
-        "prior": "qbm",
-        "sampler": "sqa",
-        "gamma": 0.5,
-        "sampler_options": {"initial_state": "persistent"},
-    },
-    "qcbm": {"prior": "qcbm"},  # the circuit Born machine, latent / 2 qubits, its defaults
-    # quantum-enhanced MCMC by the batched exact path (the primitives cost minutes per step)
-    "qemcmc": {"prior": "bm", "sampler": "qemcmc", "sampler_options": {"backend": "exact"}},
-}
-
-PAPER_VARIANTS = ["uniform", "gibbs", "sqa", "mock-dwave"]
-
-
-SHARED_WITH_TRAIN = (
-    "data_dir", "latent", "iterations", "batch_size", "width", "refine", "ema", "device",
-)  # fmt: skip
-
-
-class MnistSettings(Settings):
-    """`qaaan experiment mnist`: every prior with the same budget and seeds (paper section 7)."""
-
-    dataset: MnistData = setting("mnist", "training images")
-    data_dir: str | None = like(TrainSettings, "data_dir")
-    variants: list[Literal[tuple(MNIST_VARIANTS)]] = setting(
-        PAPER_VARIANTS, "priors to train, comma-separated", min_length=1
-    )
-    seeds: list[Seed] = setting([0, 1, 2], "seeds, comma-separated, distinct", min_length=1)
-    latent: int = like(TrainSettings, "latent")
-    iterations: int = like(TrainSettings, "iterations", default=3000)
-    batch_size: int = like(TrainSettings, "batch_size")
-    width: int = like(TrainSettings, "width", default=32)
-    refine: bool = like(TrainSettings, "refine")
-    ema: float = like(TrainSettings, "ema")
-    evaluate_n: int = setting(10_000, "generated images scored per run", ge=1)
-    device: Device = like(TrainSettings, "device")
-    out: str = setting("runs/mnist", "output directory")
-
-    @model_validator(mode="after")
-    def _distinct_seeds_and_trainable(self) -> MnistSettings:
-        repeated = sorted({seed for seed in self.seeds if self.seeds.count(seed) > 1})
-        if repeated:
-            raise ValueError(f"seeds must differ; repeated: {', '.join(map(str, repeated))}")
-        shared = self.model_dump(include=set(SHARED_WITH_TRAIN))
-        for variant in self.variants:  # every run trainable, before the first one starts
-            validate(TrainSettings, {**shared, **MNIST_VARIANTS[variant]})
-        return self
-
-
 TOPOLOGY_SAMPLERS = ("gibbs", "sqa", "mock-dwave")
 
 
@@ -467,11 +400,16 @@ class SweepSpec(Settings):
 
     seeds: list[Seed] = setting(..., "seeds of every grid point, distinct", min_length=1)
     baseline: dict[str, Any] | None = setting(
-        None, "the grid point the others are compared with, e.g. { prior = 'uniform' }"
-    )
+        None, "the grid point the others are compared with, e.g. { prior = 'uniform' } or "
+        "{ variant = 'uniform' }",
+    )  # fmt: skip
     base: dict[str, Any] = setting({}, "settings of every run: any `qaaan train` setting")
+    variants: dict[str, dict[str, Any]] = setting(
+        {}, "named points, each a table of settings (e.g. a prior with its sampler), crossed "
+        "with the grid",
+    )  # fmt: skip
     grid: dict[str, list[Any]] = setting(
-        ..., "settings to vary, each a list of values: a run per combination", min_length=1
+        {}, "settings to vary, each a list of values: a run per combination"
     )
     evaluate: EvaluateSettings = setting(EvaluateSettings(), "how runs are scored")
 
@@ -491,23 +429,50 @@ class SweepSpec(Settings):
         repeated = sorted({seed for seed in self.seeds if self.seeds.count(seed) > 1})
         if repeated:
             raise ValueError(f"seeds must differ; repeated: {', '.join(map(str, repeated))}")
+        if not self.variants and not self.grid:
+            raise ValueError("a spec needs [variants] or [grid]: there is nothing to run")
         for name, value in self.base.items():
             self._check_setting(f"base.{name}", name, value)
+        for variant, values in self.variants.items():
+            for name, value in values.items():
+                self._check_setting(f"variants.{variant}.{name}", name, value)
         for name, values in self.grid.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"grid.{name} must be a non-empty list of values, got {values!r}")
             for value in values:
                 self._check_setting(f"grid.{name}", name, value)
-        overlap = sorted(set(self.base) & set(self.grid))
-        if overlap:
-            raise ValueError(f"{', '.join(overlap)} in both base and grid: give each once")
+        self._given_once()
         for name, value in (self.baseline or {}).items():
-            if value not in self.grid.get(name, []):
+            allowed = self.values_of(name)
+            if value not in allowed:
                 raise ValueError(
-                    f"baseline {name} = {value!r} is not in the grid "
-                    f"({name}: {self.grid.get(name, 'not varied')})"
+                    f"baseline {name} = {value!r} is not a value of the spec's points "
+                    f"({name}: {allowed or 'not varied'})"
                 )
         return self
+
+    def _given_once(self) -> None:
+        """A setting comes from one place: base, a variant or the grid."""
+        for where, names in (
+            ("base", set(self.base)),
+            *((f"variants.{name}", set(values)) for name, values in self.variants.items()),
+        ):
+            overlap = sorted(names & set(self.grid))
+            if overlap:
+                raise ValueError(f"{', '.join(overlap)} in both {where} and grid: give each once")
+        for variant, values in self.variants.items():
+            overlap = sorted(set(values) & set(self.base))
+            if overlap:
+                raise ValueError(
+                    f"{', '.join(overlap)} in both base and variants.{variant}: give each once"
+                )
+
+    def values_of(self, name: str) -> list[Any]:
+        """The values the spec's points take for `name` (the variants' names for 'variant')."""
+        if name == "variant":
+            return list(self.variants)
+        from_variants = [values[name] for values in self.variants.values() if name in values]
+        return self.grid.get(name, from_variants)
 
     @staticmethod
     def _check_setting(where: str, name: str, value: Any) -> None:
@@ -527,6 +492,10 @@ class SweepSettings(Settings):
     engine: Literal["local", "ray"] = setting(
         "local", "local: worker processes on this machine; ray: a Ray cluster"
     )
+    only: str | None = setting(
+        None, "run only the points whose names match this pattern (* and ? as in a shell, e.g. "
+        "'prior=bm,*'); a later call without it, in the same folder, finds their runs done",
+    )  # fmt: skip
     workers: int = setting(1, "local: runs at once, sharing this machine's cores", ge=1)
     address: str | None = setting(
         None, "ray: the cluster's address, e.g. ray://head:10001 (default: a local Ray)"
@@ -678,7 +647,6 @@ COMMANDS = {
     "train": TrainSettings,
     "sample": SampleSettings,
     "sample-bm": SampleBMSettings,
-    "experiment mnist": MnistSettings,
     "experiment topology": TopologySettings,
     "experiment graybox": GrayboxSettings,
     "sweep": SweepSettings,

@@ -8,12 +8,16 @@ are scored (``[evaluate]``). Every run is a normal training run in its own folde
 ``OUT/<point>/seed<k>``, with its checkpoint, its log and, once scored, ``scores.json``.
 
 Running a spec again skips the scored runs, resumes the interrupted ones from their checkpoints
-and retries the failed ones; a failed run is recorded with its error and does not stop the
+(and the finished ones, when the spec raised `iterations`, then scores them again) and retries
+the failed ones; a failed run is recorded with its error and does not stop the
 others. A folder that holds a run with other settings is refused before anything starts.
 
 A varied setting that its point's prior does not read (a sampler, for uniform noise) is dropped
 from that point; points that thereby become the same run are run once and the others are listed
 as skipped, as are points whose settings cannot combine (with `qaaan train`'s one-line error).
+
+``[variants]`` names points by a table of settings each (a prior with its sampler and their
+options), crossed with the grid; a point's name is its variant, then its grid settings.
 
 The summary (``summary.json``, ``summary.md``, ``summary.png``) gives each point's scores over
 its seeds (mean, std, 95% interval) and Welch's test against the baseline (`qaaan.comparison`).
@@ -22,6 +26,7 @@ its seeds (mean, std, 95% interval) and Welch's test against the baseline (`qaaa
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import functools
 import itertools
 import json
@@ -71,14 +76,14 @@ class Run:
 class Plan:
     """What a spec asks for: the distinct grid points, their runs, and the points skipped."""
 
-    points: dict[str, dict[str, Any]]  # name: the grid settings it runs with
+    points: dict[str, dict[str, Any]]  # name: the settings it runs with, beyond base
     runs: list[Run]
     skipped: list[dict[str, str]] = field(default_factory=list)  # point and reason
     baseline: str | None = None
 
 
-def point_name(values: dict[str, Any]) -> str:
-    """A grid point's name and folder: its settings as key=value, comma-separated."""
+def point_name(variant: str | None, varied: dict[str, Any]) -> str:
+    """A grid point's name and folder: its variant, then its grid settings as key=value."""
 
     def text(value: Any) -> str:
         if isinstance(value, dict):
@@ -87,29 +92,41 @@ def point_name(values: dict[str, Any]) -> str:
             return "-".join(map(text, value))
         return str(value)
 
-    return ",".join(f"{key}={text(value)}" for key, value in values.items()) or "base"
+    parts = [variant] if variant else []
+    parts += [f"{key}={text(value)}" for key, value in varied.items()]
+    return ",".join(parts) or "base"
 
 
 def plan(spec: SweepSpec, out: Path) -> Plan:
     """The spec's runs; points that repeat another or cannot combine are skipped and listed."""
     points: dict[str, dict[str, Any]] = {}
+    labels: list[tuple[str, dict]] = []  # a point and a combination that gives it, by name
     skipped = []
-    for combination in itertools.product(*spec.grid.values()):
-        values = dict(zip(spec.grid, combination, strict=True))
+    variants = spec.variants or {None: {}}
+    for (variant, chosen), combination in itertools.product(
+        variants.items(), itertools.product(*spec.grid.values())
+    ):
+        varied = dict(zip(spec.grid, combination, strict=True))
+        values = {**chosen, **varied}
         prior = values.get("prior", spec.base.get("prior", TrainSettings().prior))
         unread = [name for name in values if not TrainSettings.applies(name, prior)]
         kept = {name: value for name, value in values.items() if name not in unread}
-        name = point_name(kept)
-        if name in points:
-            reason = f"{', '.join(unread)} not read by prior {prior}: the same run as {name}"
-            skipped.append({"point": point_name(values), "reason": reason})
+        name = point_name(variant, {key: varied[key] for key in varied if key not in unread})
+        same = next((other for other, settings in points.items() if settings == kept), None)
+        if same is not None:
+            labels.append((same, {"variant": variant, **values}))
+            why = f"{', '.join(unread)} not read by prior {prior}: " if unread else ""
+            skipped.append(
+                {"point": point_name(variant, varied), "reason": f"{why}the same run as {same}"}
+            )
             continue
         try:
             build(TrainSettings, spec.base, kept, {"seed": spec.seeds[0]})
         except ConfigError as error:
-            skipped.append({"point": point_name(values), "reason": str(error)})
+            skipped.append({"point": point_name(variant, varied), "reason": str(error)})
             continue
         points[name] = kept
+        labels.append((name, {"variant": variant, **values}))
     if not points:
         raise ConfigError(f"no grid point can run: {skipped[0]['point']}: {skipped[0]['reason']}")
     runs = [
@@ -124,7 +141,7 @@ def plan(spec: SweepSpec, out: Path) -> Plan:
     ]
     first = runs[0].settings
     test_images(metrics.classifier_for(first["dataset"]), first["data_dir"])  # before any run
-    return Plan(points, runs, skipped, baseline_point(spec, points))
+    return Plan(points, runs, skipped, baseline_point(spec.baseline, labels))
 
 
 def run_settings(spec: SweepSpec, values: dict[str, Any], seed: int, folder: Path) -> dict:
@@ -132,18 +149,21 @@ def run_settings(spec: SweepSpec, values: dict[str, Any], seed: int, folder: Pat
     return build(TrainSettings, spec.base, values, {"seed": seed, "out": str(folder)}).public()
 
 
-def baseline_point(spec: SweepSpec, points: dict[str, dict[str, Any]]) -> str | None:
-    """The one grid point whose settings include the spec's baseline."""
-    if spec.baseline is None:
+def baseline_point(baseline: dict[str, Any] | None, labels: list[tuple[str, dict]]) -> str | None:
+    """The one grid point given by the combinations (variant and settings) that the spec's
+    baseline names."""
+    if baseline is None:
         return None
-    matching = [
-        name
-        for name, values in points.items()
-        if all(values.get(key) == value for key, value in spec.baseline.items())
-    ]
+    matching = list(
+        dict.fromkeys(
+            name
+            for name, label in labels
+            if all(label.get(key) == value for key, value in baseline.items())
+        )
+    )
     if len(matching) != 1:
         found = ", ".join(matching) or "none of the points that run"
-        raise ConfigError(f"baseline {spec.baseline} must match one grid point, matches {found}")
+        raise ConfigError(f"baseline {baseline} must match one grid point, matches {found}")
     return matching[0]
 
 
@@ -189,7 +209,7 @@ def train_and_score(run: Run) -> dict[str, Any]:
     classifier = metrics.load_classifier(scored_as)
     scores = metrics.evaluate(images, test_images(scored_as, settings.data_dir), classifier)
     written = run.folder / f"{SCORES_FILE}.partial"  # a kill never leaves half a file
-    written.write_text(json.dumps(scores, indent=1))
+    written.write_text(json.dumps({"run": scored_as_run(run), "scores": scores}, indent=1))
     written.replace(run.folder / SCORES_FILE)
     return scores
 
@@ -256,13 +276,16 @@ def ray_outcomes(runs: list[Run], options: SweepSettings) -> Iterator[tuple[Run,
 
 def sweep(spec: SweepSpec, options: SweepSettings, out: Path) -> dict[str, Any]:
     """Runs every run of `spec` not scored yet, then writes the summary; returns it."""
+    checkpoint.check_folder(out)
     the_plan = plan(spec, out)
     check_folders(the_plan.runs)
     out.mkdir(parents=True, exist_ok=True)
     scores = {(run.point, run.seed): read_scores(run) for run in the_plan.runs}
-    todo = [run for run in the_plan.runs if scores[run.point, run.seed] is None]
+    chosen = chosen_points(the_plan, options.only)
+    wanted = [run for run in the_plan.runs if run.point in chosen]
+    todo = [run for run in wanted if scores[run.point, run.seed] is None]
     failed = []
-    progress = tqdm(total=len(the_plan.runs), initial=len(the_plan.runs) - len(todo), desc="runs")
+    progress = tqdm(total=len(wanted), initial=len(wanted) - len(todo), desc="runs")
     slots = options.workers if options.engine == "local" else len(todo)
     progress.set_postfix(running=min(slots, len(todo)), failed=0)
     if todo:
@@ -284,9 +307,26 @@ def sweep(spec: SweepSpec, options: SweepSettings, out: Path) -> dict[str, Any]:
     return summary
 
 
+def scored_as_run(run: Run) -> dict[str, Any]:
+    """What a run's scores depend on: its settings and the images scored."""
+    return {**run.settings, "images": run.images}
+
+
+def chosen_points(the_plan: Plan, only: str | None) -> list[str]:
+    """The points whose names match `--only` (all by default)."""
+    chosen = fnmatch.filter(the_plan.points, only or "*")
+    if not chosen:
+        raise ConfigError(f"only = {only!r} matches no point; points: {', '.join(the_plan.points)}")
+    return chosen
+
+
 def read_scores(run: Run) -> dict[str, Any] | None:
+    """The run's scores, if it was scored as it is now (not before `iterations` was raised)."""
     path = run.folder / SCORES_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    return saved["scores"] if saved.get("run") == scored_as_run(run) else None
 
 
 def summarise(
