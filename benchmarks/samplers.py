@@ -15,7 +15,10 @@ Part `sqa`: our simulated quantum annealing against OpenJij's SQASampler with th
 same machines. OpenJij returns the lowest-energy slice, so ours is shown with
 return_slices='lowest' as well as 'random'. OpenJij is not seeded (a seed makes all its reads
 identical) and runs once (it takes tens of seconds); ours is the best of `--repeats`. For OpenJij
-both its dense and sparse modes were tried and the faster is used.
+both its dense and sparse modes were tried and the faster is used. dwave-samplers'
+PathIntegralAnnealingSampler (continuous-time path integrals: no Trotter slices) runs the same
+sweeps with the same schedule as custom fields, on `--pimc-reads` reads (default 100: it takes
+about a second per read on complete(100)); its cost per chain-sweep is compared.
 
     python benchmarks/samplers.py   # prints a table, writes benchmarks/results/samplers.json
 """
@@ -30,14 +33,17 @@ import time
 from pathlib import Path
 
 import numba
+import numpy as np
 import openjij
 import torch
+from dwave.samplers import PathIntegralAnnealingSampler
 
 from qaaan import samplers, topology
 from qaaan.bm import random_machine
 from qaaan.samplers.dimod_backed import sampleset_to_spins
 
 READS = 1000
+BETA, GAMMA = 1.0, 1.0  # the sqa part's inverse temperature and transverse field at s = 0
 
 
 def best_time(run, repeats: int) -> tuple[float, torch.Tensor]:
@@ -108,7 +114,7 @@ def openjij_runner(bm, sweeps: int, trotter: int):
 
     def run(sparse: bool, reads: int):
         return lambda: sampler.sample(
-            bqm, beta=1.0, gamma=1.0, trotter=trotter, schedule=schedule,
+            bqm, beta=BETA, gamma=GAMMA, trotter=trotter, schedule=schedule,
             num_reads=reads, sparse=sparse,
         )  # fmt: skip
 
@@ -120,6 +126,24 @@ def openjij_runner(bm, sweeps: int, trotter: int):
     )
 
 
+def path_integral_runner(bm, sweeps: int, reads: int):
+    """dwave-samplers' continuous-time path-integral annealing with our schedule: at sweep n the
+    problem field beta s and the transverse field beta Gamma0 (1 - s), s = (n + 1) / sweeps."""
+    s = np.arange(1, sweeps + 1) / sweeps
+    bqm = bm.to_bqm()
+    sampler = PathIntegralAnnealingSampler()
+    return lambda: torch.as_tensor(
+        sampleset_to_spins(
+            sampler.sample(
+                bqm, num_reads=reads, beta_schedule_type="custom", Hp_field=BETA * s,
+                Hd_field=BETA * GAMMA * (1 - s), num_sweeps_per_beta=1, seed=0,
+            ),
+            list(range(bm.num_nodes)),
+        ),
+        dtype=torch.float32,
+    )  # fmt: skip
+
+
 def sqa_rows(args: argparse.Namespace, cores: int) -> list[dict]:
     rows = []
     for name in ("chimera", "complete"):
@@ -128,7 +152,7 @@ def sqa_rows(args: argparse.Namespace, cores: int) -> list[dict]:
             for returned, threads in (("random", cores), ("lowest", cores), ("lowest", 1)):
                 numba.set_num_threads(threads)
                 sqa = samplers.make(
-                    "sqa", beta=1.0, gamma=1.0, trotter=trotter, sweeps=args.sqa_sweeps,
+                    "sqa", beta=BETA, gamma=GAMMA, trotter=trotter, sweeps=args.sqa_sweeps,
                     seed=0, return_slices=returned,
                 )  # fmt: skip
                 sqa.sample(bm, 8)  # compile
@@ -140,11 +164,17 @@ def sqa_rows(args: argparse.Namespace, cores: int) -> list[dict]:
             seconds, spins = best_time(openjij_runner(bm, args.sqa_sweeps, trotter), 1)
             label = "OpenJij SQASampler (lowest slice)"
             rows.append(row("sqa", name, label, 1, args.sqa_sweeps, trotter, seconds, bm, spins))
+        runner = path_integral_runner(bm, args.sqa_sweeps, args.pimc_reads)
+        seconds, spins = best_time(runner, 1)
+        label = "dwave-samplers PathIntegralAnnealing"
+        rows.append(
+            row("sqa", name, label, 1, args.sqa_sweeps, 1, seconds, bm, spins, args.pimc_reads)
+        )
     return rows
 
 
-def row(part, graph, label, threads, sweeps, slices, seconds, bm, spins) -> dict:
-    updates = sweeps * READS * slices * bm.num_nodes
+def row(part, graph, label, threads, sweeps, slices, seconds, bm, spins, reads=READS) -> dict:
+    updates = sweeps * reads * slices * bm.num_nodes
     return {
         "part": part,
         "graph": f"{graph}(100)",
@@ -152,9 +182,9 @@ def row(part, graph, label, threads, sweeps, slices, seconds, bm, spins) -> dict
         "threads": threads,
         "sweeps": sweeps,
         "trotter": slices,
-        "reads": READS,
+        "reads": reads,
         "seconds": seconds,
-        "us_per_chain_sweep": seconds / (sweeps * READS) * 1e6,
+        "us_per_chain_sweep": seconds / (sweeps * reads) * 1e6,
         "ns_per_spin_update": seconds / updates * 1e9,
         "mean_energy": bm.energy(spins).mean().item(),
     }
@@ -167,6 +197,9 @@ def main() -> None:
     parser.add_argument("--torch-sweeps", type=int, default=50, help="the torch kernel is slower")
     parser.add_argument("--sqa-sweeps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--pimc-reads", type=int, default=100, help="reads of the path-integral peer (slow)"
+    )
     parser.add_argument("--out", type=Path, help="default: results/samplers[_PART].json")
     args = parser.parse_args()
     suffix = "" if args.part == "all" else f"_{args.part}"
@@ -192,6 +225,7 @@ def main() -> None:
         "torch": torch.__version__,
         "numba": numba.__version__,
         "openjij": importlib.metadata.version("openjij"),
+        "dwave-samplers": importlib.metadata.version("dwave-samplers"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
