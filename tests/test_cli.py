@@ -144,8 +144,7 @@ def test_evaluate_scores_a_run_with_its_own_dataset_classifier(tmp_path):
 @pytest.mark.parametrize(
     "command",
     [
-        ["experiment", "topology", "--dataset", "mnist-10k", "--samplers", "gibbs",
-         "--topologies", "complete", "--runs", "1", "--iterations", "1", "--out", "{blocked}"],
+        ["experiment", "graybox", "--iterations", "1", "--runs", "1", "--out", "{blocked}"],
         ["sweep", "{spec}", "--out", "{blocked}"],
         ["evaluate", "--real", "--json", "{blocked}/figures.json"],
         ["classifier", "train", "--epochs", "1", "--out", "{blocked}/weights.safetensors"],

@@ -1,6 +1,7 @@
 """Sweeps: the spec's checks, the plan of runs, and sweeps run by local workers and by Ray."""
 
 import json
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -111,7 +112,7 @@ def test_the_plan_drops_settings_a_prior_does_not_read_and_skips_what_cannot_run
     bm_run = the_plan.runs[3]
     assert bm_run.folder == tmp_path / "prior=bm,sampler=gibbs" / "seed1"
     assert bm_run.settings["seed"] == 1 and bm_run.settings["latent"] == 16
-    assert bm_run.settings["sampler"] == "gibbs" and bm_run.images == 200
+    assert bm_run.settings["sampler"] == "gibbs" and bm_run.evaluation == {"images": 200}
 
 
 @needs_data
@@ -200,12 +201,13 @@ SHIPPED = sorted((Path(__file__).parents[1] / "experiments").glob("*.toml"))
 
 @needs_data
 @pytest.mark.parametrize("path", SHIPPED, ids=[path.stem for path in SHIPPED])
-def test_every_shipped_spec_plans_one_point_per_variant_against_uniform_noise(tmp_path, path):
+def test_every_shipped_spec_runs_every_point_against_a_baseline_with_three_seeds(tmp_path, path):
     spec = build(SweepSpec, read_file(path))
     the_plan = sweep.plan(spec, tmp_path)
-    assert list(the_plan.points) == list(spec.variants) and not the_plan.skipped
-    assert the_plan.baseline == "uniform" and len(spec.seeds) >= 3
-    assert len(the_plan.runs) == len(spec.variants) * len(spec.seeds)
+    points = max(len(spec.variants), 1) * math.prod(len(values) for values in spec.grid.values())
+    assert len(the_plan.points) == points and not the_plan.skipped
+    assert the_plan.baseline in the_plan.points and len(spec.seeds) >= 3
+    assert len(the_plan.runs) == points * len(spec.seeds)
 
 
 @needs_data
@@ -243,11 +245,66 @@ def test_variants_are_crossed_with_the_grid_and_named_first(tmp_path):
 
 def test_scores_count_only_for_the_settings_and_images_they_were_made_with(tmp_path):
     settings = {"iterations": 3000, "seed": 0, "out": str(tmp_path)}
-    run = sweep.Run("uniform", 0, settings, images=10_000)
+
+    def run(settings, images=10_000):
+        return sweep.Run("uniform", 0, "train", settings, {"images": images})
+
     (tmp_path / sweep.SCORES_FILE).write_text(
-        json.dumps({"run": sweep.scored_as_run(run), "scores": {"fid": 40.0}})
+        json.dumps({"run": sweep.scored_as_run(run(settings)), "scores": {"fid": 40.0}})
     )
-    assert sweep.read_scores(run) == {"fid": 40.0}
-    longer = sweep.Run("uniform", 0, {**settings, "iterations": 18000}, images=10_000)
+    assert sweep.read_scores(run(settings)) == {"fid": 40.0}
+    longer = run({**settings, "iterations": 18000})
     assert sweep.read_scores(longer) is None  # resumed to 18000 iterations, then scored anew
-    assert sweep.read_scores(sweep.Run("uniform", 0, settings, images=200)) is None
+    assert sweep.read_scores(run(settings, images=200)) is None
+
+
+FIT_SPEC = """kind = "fit"
+seeds = [0, 1]
+baseline = { topology = "complete" }
+[base]
+dataset = "mnist-10k"
+sampler = "sqa"
+lr = 0.03
+iterations = 12
+batch_size = 100
+model_samples = 200
+[grid]
+topology = ["complete", "chimera"]
+"""
+
+
+def test_a_fit_sweep_scores_l1_plots_its_curves_and_keeps_its_runs(tmp_path):
+    out = tmp_path / "out"
+    arguments = ["sweep", str(write_spec(tmp_path, FIT_SPEC)), "--workers", "2", "--out", str(out)]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    runs = summary["runs"]
+    assert [len(row["curve"]) for row in runs["topology=chimera"]] == [13, 13]
+    # at lr 0.03 the machines learn within 12 updates; the sparse Chimera graph has couplings
+    # on its edges only, so it cannot fit all pairs as well as the complete graph
+    points = summary["points"]
+    complete, chimera = points["topology=complete"], points["topology=chimera"]
+    first = runs["topology=complete"][0]["curve"][0]
+    assert complete["scores"]["l1"]["mean"] < 0.5 * first
+    assert complete["scores"]["l1"]["mean"] < chimera["scores"]["l1"]["mean"]
+    assert chimera["scores"]["l1"]["p_value"] < 0.05
+    report = (out / "summary.md").read_text()
+    assert "| point | n | L1 |" in report and "L1 (Eq. 13)" in report
+    assert (out / "summary.png").stat().st_size > 10_000
+    scored = out / "topology=complete" / "seed1" / sweep.SCORES_FILE
+    before = scored.stat().st_mtime_ns
+
+    assert runner.invoke(app, arguments).exit_code == 0
+    assert scored.stat().st_mtime_ns == before  # done: not run again
+    longer = write_spec(tmp_path, FIT_SPEC.replace("= 12", "= 20"), "longer.toml")
+    result = runner.invoke(app, ["sweep", str(longer), "--out", str(out)])
+    assert result.exit_code == 2 and "holds a run with other settings" in result.output
+    assert scored.stat().st_mtime_ns == before
+
+
+def test_a_fit_spec_is_checked_against_the_settings_of_a_fit_run(tmp_path):
+    text = FIT_SPEC.replace("lr = 0.03", "lr = 0.03\nlatent = 8")
+    result = runner.invoke(app, ["sweep", str(write_spec(tmp_path, text)), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "base.latent: unknown setting 'latent'; allowed: dataset, data_dir" in result.output

@@ -421,25 +421,6 @@ experiment_app = typer.Typer(no_args_is_help=True, help="Reproductions of the pa
 app.add_typer(experiment_app, name="experiment")
 
 
-@settings_command(experiment_app, "topology", settings.TopologySettings)
-def experiment_topology(given: dict[str, Any], config: ConfigOption = None) -> None:
-    """Paper Figs. 6 and 7: L1 against iterations per topology and sampler (PNG, CSV, JSON).
-
-    Example: qaaan experiment topology --samplers gibbs,sqa --runs 3 --out runs/topology
-    """
-    from qaaan.experiments.topology import run
-
-    options = from_layers(settings.TopologySettings, given, config, {})
-    summary = run(options)
-    table = Table("sampler", "topology", "L1 first", "L1 final (mean ± std)", title="topology")
-    for sampler_name, by_graph in summary.items():
-        for graph_name, row in by_graph.items():
-            final = f"{row['final_l1_mean']:.1f} ± {row['final_l1_std']:.1f}"
-            table.add_row(sampler_name, graph_name, f"{row['first_l1_mean']:.1f}", final)
-    console.print(table)
-    console.print(f"written to {options.out}: topology.png, topology.csv, topology.json")
-
-
 @settings_command(experiment_app, "graybox", settings.GrayboxSettings)
 def experiment_graybox(given: dict[str, Any], config: ConfigOption = None) -> None:
     """Paper section 4: gray-box against white-box training on a device at an unknown
@@ -486,12 +467,12 @@ def experiment_colour(
 @settings_command(app, "sweep", settings.SweepSettings)
 def sweep(
     given: dict[str, Any],
-    spec: Annotated[Path, typer.Argument(help="the spec: seeds, [base], [grid], baseline")],
+    spec: Annotated[Path, typer.Argument(help="the spec: kind, seeds, [base], [grid], baseline")],
 ) -> None:
-    """Every grid point of a spec with every seed, trained and scored, then compared with the
+    """Every grid point of a spec with every seed, run and scored, then compared with the
     baseline: summary.json, summary.md and summary.png in --out, a folder per run.
 
-    Example: qaaan sweep experiments/quantum.toml --workers 2 --out runs/quantum
+    Example: qaaan sweep experiments/topology.toml --workers 2 --out runs/topology
     """
     from qaaan.sweep import sweep as run_sweep
 

@@ -97,9 +97,28 @@ class Settings(BaseModel):
 
     @classmethod
     def without_secrets(cls, values: dict[str, Any], normalise: bool = False) -> dict[str, Any]:
-        """`values` without what carries credentials (nothing, unless a model has a sampler);
-        with `normalise`, nested options completed with their defaults, for comparing."""
-        return values
+        """`values` without the sampler options that carry credentials (a token), if the model
+        has a sampler; with `normalise`, the options completed with their defaults, for
+        comparing."""
+        from qaaan import samplers
+
+        if "sampler" not in cls.model_fields:
+            return values
+        options = values.get("sampler_options")
+        sampler = values.get("sampler", cls.model_fields["sampler"].default)
+        if not isinstance(options, dict) or not isinstance(sampler, str):
+            return values
+        return {**values, "sampler_options": samplers.public_options(sampler, options, normalise)}
+
+    def public(self) -> dict[str, Any]:
+        """The settings as plain values without credentials: what is saved with a run."""
+        return self.without_secrets(self.model_dump())
+
+    @classmethod
+    def applies(cls, name: str, values: dict[str, Any]) -> bool:
+        """Whether the setting `name` is read by a run with `values` (every setting is, unless
+        a model says otherwise)."""
+        return True
 
 
 def _is_resumable(field: FieldInfo) -> bool:
@@ -261,9 +280,10 @@ class TrainSettings(Settings):
             )
 
     @classmethod
-    def applies(cls, name: str, prior: str) -> bool:
-        """Whether the setting `name` is read by a run of `prior` (sampler is not, for uniform
-        noise)."""
+    def applies(cls, name: str, values: dict[str, Any]) -> bool:
+        """Whether the setting `name` is read by a run of the prior in `values` (sampler is not,
+        for uniform noise)."""
+        prior = values.get("prior", cls.model_fields["prior"].default)
         extra = cls.model_fields[name].json_schema_extra or {}
         return prior in extra.get("priors", (prior,))
 
@@ -276,21 +296,6 @@ class TrainSettings(Settings):
     def sampled_prior(self) -> bool:
         """Whether the prior is drawn by the settings' sampler."""
         return self.prior in SAMPLED_PRIORS
-
-    def public(self) -> dict[str, Any]:
-        """The settings as plain values without the sampler options that carry credentials:
-        what is saved with a run and logged."""
-        return self.without_secrets(self.model_dump())
-
-    @classmethod
-    def without_secrets(cls, values: dict[str, Any], normalise: bool = False) -> dict[str, Any]:
-        from qaaan import samplers
-
-        options = values.get("sampler_options")
-        sampler = values.get("sampler", cls.model_fields["sampler"].default)
-        if not isinstance(options, dict) or not isinstance(sampler, str):
-            return values
-        return {**values, "sampler_options": samplers.public_options(sampler, options, normalise)}
 
 
 class SampleBMSettings(Settings):
@@ -323,9 +328,6 @@ class SampleSettings(Settings):
     device: Device = like(TrainSettings, "device")
 
 
-TOPOLOGY_SAMPLERS = ("gibbs", "sqa", "mock-dwave")
-
-
 class SeededRuns(Settings):
     """Settings of an experiment that runs the seeds `seed`, `seed` + 1, ... (`runs` of them)."""
 
@@ -336,23 +338,29 @@ class SeededRuns(Settings):
         return self
 
 
-class TopologySettings(SeededRuns):
-    """`qaaan experiment topology`: L1 against iterations per topology (paper Figs. 6-7)."""
+class FitSettings(Settings):
+    """A run of a sweep spec of kind ``fit``: a fully visible 36-node Boltzmann machine learns 6x6
+    binarised MNIST alone (paper section 6.2), scored by the L1 metric (Eq. 13)."""
 
     dataset: MnistData = setting("mnist", "images to binarise")
     data_dir: str | None = like(TrainSettings, "data_dir")
-    topologies: list[Literal["complete", "bipartite", "chimera"]] = setting(
-        ["complete", "bipartite", "chimera"], "topologies, comma-separated", min_length=1
-    )
-    samplers: list[Literal[TOPOLOGY_SAMPLERS]] = setting(
-        list(TOPOLOGY_SAMPLERS), "samplers, comma-separated", min_length=1
-    )
-    runs: int = setting(5, "seeds per configuration", ge=1)
-    iterations: int | None = setting(None, "iterations (default: each sampler's own)", ge=1)
+    topology: Literal[TOPOLOGIES] = setting("chimera", "the machine's 36-node graph")
+    sampler: str = like(TrainSettings, "sampler")
+    sampler_options: dict[str, Any] = like(TrainSettings, "sampler_options")
+    lr: float = number(
+        0.001, "learning rate of Eq. 11-12 (the paper's: 0.001 with MCMC, Fig. 7; 0.03 with "
+        "annealers, Fig. 6)", gt=0,
+    )  # fmt: skip
+    iterations: int = setting(600, "updates", ge=1)
     batch_size: int = setting(500, "data samples per update", ge=1)
     model_samples: int = setting(1000, "model samples per update", ge=1)
-    seed: Seed = setting(0, "first seed")
-    out: str = setting("runs/topology", "output directory")
+    seed: Seed = setting(0, "seed of the machine's start, the data draws and the sampler")
+    out: str = setting("runs/fit", "output folder")
+
+    def check_nested(self) -> None:
+        from qaaan import samplers
+
+        samplers.check(self.sampler, self.sampler_options)
 
 
 class GrayboxSettings(SeededRuns):
@@ -398,12 +406,17 @@ class EvaluateSettings(Settings):
 class SweepSpec(Settings):
     """A `qaaan sweep` spec (a .toml or .yaml file): the runs of one experiment."""
 
+    kind: Literal["train", "fit"] = setting(
+        "train", "what every run is: train, a QAAAN scored by IS, FID and class shares (`qaaan "
+        "train` settings); fit, a 36-node Boltzmann machine learning 6x6 MNIST alone, scored by "
+        "L1 (Eq. 13; the settings of a fit run below)",
+    )  # fmt: skip
     seeds: list[Seed] = setting(..., "seeds of every grid point, distinct", min_length=1)
     baseline: dict[str, Any] | None = setting(
         None, "the grid point the others are compared with, e.g. { prior = 'uniform' } or "
         "{ variant = 'uniform' }",
     )  # fmt: skip
-    base: dict[str, Any] = setting({}, "settings of every run: any `qaaan train` setting")
+    base: dict[str, Any] = setting({}, "settings of every run: any setting of its kind's runs")
     variants: dict[str, dict[str, Any]] = setting(
         {}, "named points, each a table of settings (e.g. a prior with its sampler), crossed "
         "with the grid",
@@ -474,15 +487,22 @@ class SweepSpec(Settings):
         from_variants = [values[name] for values in self.variants.values() if name in values]
         return self.grid.get(name, from_variants)
 
-    @staticmethod
-    def _check_setting(where: str, name: str, value: Any) -> None:
+    @property
+    def run_settings(self) -> type[Settings]:
+        """The settings of one run of the spec's kind."""
+        return RUN_SETTINGS[self.kind]
+
+    def _check_setting(self, where: str, name: str, value: Any) -> None:
         if name in SET_BY_SWEEP:
             raise ConfigError(f"{where}: set by the sweep (seeds, and a folder per run)")
-        checked_value(TrainSettings, name, value, where)
+        checked_value(self.run_settings, name, value, where)
         if name == "sampler":
             from qaaan import samplers
 
             samplers.check(value, {})
+
+
+RUN_SETTINGS: dict[str, type[Settings]] = {"train": TrainSettings, "fit": FitSettings}
 
 
 class SweepSettings(Settings):
@@ -647,7 +667,6 @@ COMMANDS = {
     "train": TrainSettings,
     "sample": SampleSettings,
     "sample-bm": SampleBMSettings,
-    "experiment topology": TopologySettings,
     "experiment graybox": GrayboxSettings,
     "sweep": SweepSettings,
 }
@@ -661,7 +680,8 @@ def reference() -> str:
     for command, model in COMMANDS.items():
         sections += [f"## `qaaan {command}`", "", markdown_table(model)]
     sections += ["## A `qaaan sweep` spec", "", markdown_table(SweepSpec), ""]
-    sections += ["Its `[evaluate]` table:", "", markdown_table(EvaluateSettings)]
+    sections += ["Its `[evaluate]` table (kind `train`):", "", markdown_table(EvaluateSettings)]
+    sections += ["The settings of a run of kind `fit`:", "", markdown_table(FitSettings)]
     sections += ["# Sampler options", "", "Given as `--sampler-option KEY=VALUE`.", ""]
     for name in samplers.BUILT_IN:
         sections += [f"## `{name}`", "", markdown_table(samplers.options_model(name))]

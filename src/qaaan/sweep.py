@@ -1,16 +1,20 @@
 """Sweeps: the runs of an experiment from one spec, on worker processes or a Ray cluster, and
 their comparison with statistics (`qaaan sweep`).
 
-A spec (`qaaan.settings.SweepSpec`, a TOML file) names the seeds, the settings every run shares
-(``[base]``: any `qaaan train` setting), the settings to vary (``[grid]``: a run for every
+A spec (`qaaan.settings.SweepSpec`, a TOML file) names the kind of its runs, the seeds, the
+settings every run shares (``[base]``), the settings to vary (``[grid]``: a run for every
 combination and seed), the grid point the others are compared with (``baseline``) and how runs
-are scored (``[evaluate]``). Every run is a normal training run in its own folder,
-``OUT/<point>/seed<k>``, with its checkpoint, its log and, once scored, ``scores.json``.
+are scored (``[evaluate]``). A run of kind ``train`` is a normal training run (any `qaaan train`
+setting), scored by IS, FID and class shares; a run of kind ``fit`` is a 36-node Boltzmann
+machine learning 6x6 MNIST alone (`qaaan.fit`), scored by L1 (Eq. 13). Every run has its own
+folder, ``OUT/<point>/seed<k>``, with its log and, once scored, ``scores.json`` (and for a
+training run its checkpoint).
 
-Running a spec again skips the scored runs, resumes the interrupted ones from their checkpoints
-(and the finished ones, when the spec raised `iterations`, then scores them again) and retries
-the failed ones; a failed run is recorded with its error and does not stop the
-others. A folder that holds a run with other settings is refused before anything starts.
+Running a spec again skips the scored runs, resumes the interrupted training runs from their
+checkpoints (and the finished ones, when the spec raised `iterations`, then scores them again),
+runs again the interrupted fit runs (they take seconds) and retries the failed ones; a failed
+run is recorded with its error and does not stop the others. A folder that holds a run with
+other settings is refused before anything starts.
 
 A varied setting that its point's prior does not read (a sampler, for uniform noise) is dropped
 from that point; points that thereby become the same run are run once and the others are listed
@@ -32,7 +36,7 @@ import itertools
 import json
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,18 +46,20 @@ import torch
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from qaaan import checkpoint, comparison, data, metrics
+from qaaan import checkpoint, comparison, data, fit, metrics
 from qaaan.errors import ConfigError, first_line
 from qaaan.generation import generated_images
 from qaaan.loop import Trainer
-from qaaan.settings import SweepSettings, SweepSpec, TrainSettings, build, resumed
+from qaaan.settings import (
+    FitSettings,
+    Settings,
+    SweepSettings,
+    SweepSpec,
+    TrainSettings,
+    build,
+    resumed,
+)
 
-SCORES = {  # the scores of a run and their names in tables
-    "inception_score": "IS",
-    "fid": "FID",
-    "smallest_share": "smallest class",
-    "kl_to_uniform": "KL to uniform",
-}
 SCORES_FILE = "scores.json"
 LOG_FILE = "train.log"
 
@@ -64,8 +70,9 @@ class Run:
 
     point: str
     seed: int
-    settings: dict[str, Any]  # every `qaaan train` setting, out included
-    images: int
+    kind: str
+    settings: dict[str, Any]  # every setting of a run of its kind, out included
+    evaluation: dict[str, Any]  # the spec's [evaluate] table, for a training run
 
     @property
     def folder(self) -> Path:
@@ -103,25 +110,25 @@ def plan(spec: SweepSpec, out: Path) -> Plan:
     labels: list[tuple[str, dict]] = []  # a point and a combination that gives it, by name
     skipped = []
     variants = spec.variants or {None: {}}
+    model = spec.run_settings
     for (variant, chosen), combination in itertools.product(
         variants.items(), itertools.product(*spec.grid.values())
     ):
         varied = dict(zip(spec.grid, combination, strict=True))
         values = {**chosen, **varied}
-        prior = values.get("prior", spec.base.get("prior", TrainSettings().prior))
-        unread = [name for name in values if not TrainSettings.applies(name, prior)]
+        unread = [name for name in values if not model.applies(name, {**spec.base, **values})]
         kept = {name: value for name, value in values.items() if name not in unread}
         name = point_name(variant, {key: varied[key] for key in varied if key not in unread})
         same = next((other for other, settings in points.items() if settings == kept), None)
         if same is not None:
             labels.append((same, {"variant": variant, **values}))
-            why = f"{', '.join(unread)} not read by prior {prior}: " if unread else ""
+            why = f"{', '.join(unread)} not read by {unread_by(spec, values)}: " if unread else ""
             skipped.append(
                 {"point": point_name(variant, varied), "reason": f"{why}the same run as {same}"}
             )
             continue
         try:
-            build(TrainSettings, spec.base, kept, {"seed": spec.seeds[0]})
+            build(model, spec.base, kept, {"seed": spec.seeds[0]})
         except ConfigError as error:
             skipped.append({"point": point_name(variant, varied), "reason": str(error)})
             continue
@@ -129,24 +136,34 @@ def plan(spec: SweepSpec, out: Path) -> Plan:
         labels.append((name, {"variant": variant, **values}))
     if not points:
         raise ConfigError(f"no grid point can run: {skipped[0]['point']}: {skipped[0]['reason']}")
+    evaluation = spec.evaluate.model_dump() if spec.kind == "train" else {}
     runs = [
         Run(
             name,
             seed,
+            spec.kind,
             run_settings(spec, values, seed, out / name / f"seed{seed}"),
-            spec.evaluate.images,
+            evaluation,
         )
         for name, values in points.items()
         for seed in spec.seeds
     ]
     first = runs[0].settings
-    test_images(metrics.classifier_for(first["dataset"]), first["data_dir"])  # before any run
+    if spec.kind == "train":  # the held-out images load, before any run starts
+        test_images(metrics.classifier_for(first["dataset"]), first["data_dir"])
     return Plan(points, runs, skipped, baseline_point(spec.baseline, labels))
 
 
+def unread_by(spec: SweepSpec, values: dict[str, Any]) -> str:
+    """What does not read a dropped setting: the point's prior."""
+    prior = {**spec.base, **values}.get("prior", TrainSettings.model_fields["prior"].default)
+    return f"prior {prior}"
+
+
 def run_settings(spec: SweepSpec, values: dict[str, Any], seed: int, folder: Path) -> dict:
-    """Every `qaaan train` setting of one run."""
-    return build(TrainSettings, spec.base, values, {"seed": seed, "out": str(folder)}).public()
+    """Every setting of one run."""
+    settings = build(spec.run_settings, spec.base, values, {"seed": seed, "out": str(folder)})
+    return settings.public()
 
 
 def baseline_point(baseline: dict[str, Any] | None, labels: list[tuple[str, dict]]) -> str | None:
@@ -170,11 +187,11 @@ def baseline_point(baseline: dict[str, Any] | None, labels: list[tuple[str, dict
 def check_folders(runs: list[Run]) -> None:
     """Refuses, before any run starts, a run folder that holds a run with other settings."""
     for run in runs:
-        path = run.folder / checkpoint.CHECKPOINT
-        if path.exists():
-            saved = checkpoint.load(path)["config"]
+        kind = KINDS[run.kind]
+        saved = kind.saved_settings(run)
+        if saved is not None:
             try:
-                resumed(TrainSettings, saved, run.settings)
+                resumed(kind.settings, saved, run.settings)
             except ConfigError as error:
                 raise ConfigError(
                     f"{str(run.folder)!r} holds a run with other settings ({error})"
@@ -194,7 +211,7 @@ def run_one(run: Run) -> dict[str, Any]:
         contextlib.redirect_stderr(log),
     ):
         try:
-            return {"scores": train_and_score(run)}
+            return {"scores": KINDS[run.kind].run_and_score(run)}
         except Exception as error:  # any failure: recorded in the summary
             print(f"failed: {type(error).__name__}: {error}", file=log)
             return {"error": f"{type(error).__name__}: {first_line(error)}"}
@@ -204,14 +221,72 @@ def train_and_score(run: Run) -> dict[str, Any]:
     settings = build(TrainSettings, run.settings)
     resume = (run.folder / checkpoint.CHECKPOINT).exists()
     Trainer(settings, resume=resume).run()
-    images = generated_images(run.folder, run.images, run.seed, settings.device)
+    images = generated_images(run.folder, run.evaluation["images"], run.seed, settings.device)
     scored_as = metrics.classifier_for(settings.dataset)  # mnist-10k is scored as MNIST
     classifier = metrics.load_classifier(scored_as)
     scores = metrics.evaluate(images, test_images(scored_as, settings.data_dir), classifier)
+    return write_scores(run, scores)
+
+
+def fit_and_score(run: Run) -> dict[str, Any]:
+    """A fit run from its start, its curve kept with its score: it takes seconds."""
+    curve = fit.fit(build(FitSettings, run.settings))
+    return write_scores(run, {"l1": curve[-1], "curve": curve})
+
+
+def write_scores(run: Run, scores: dict[str, Any]) -> dict[str, Any]:
     written = run.folder / f"{SCORES_FILE}.partial"  # a kill never leaves half a file
     written.write_text(json.dumps({"run": scored_as_run(run), "scores": scores}, indent=1))
     written.replace(run.folder / SCORES_FILE)
     return scores
+
+
+def saved_checkpoint_settings(run: Run) -> dict[str, Any] | None:
+    """The settings of the training run in the run's folder, if one started there."""
+    path = run.folder / checkpoint.CHECKPOINT
+    return checkpoint.load(path)["config"] if path.exists() else None
+
+
+def saved_fit_settings(run: Run) -> dict[str, Any] | None:
+    """The settings of the fit run scored in the run's folder, if one was."""
+    path = run.folder / SCORES_FILE
+    return json.loads(path.read_text())["run"] if path.exists() else None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the runs of a spec's kind are: their settings, how one runs and is scored, the
+    names of its scores in tables, and what a summary says of how runs were scored."""
+
+    settings: type[Settings]
+    run_and_score: Callable[[Run], dict[str, Any]]
+    saved_settings: Callable[[Run], dict[str, Any] | None]
+    scores: dict[str, str]
+    scored: str  # formatted with the spec's [evaluate] table
+
+
+KINDS = {
+    "train": Kind(
+        TrainSettings,
+        train_and_score,
+        saved_checkpoint_settings,
+        {
+            "inception_score": "IS",
+            "fid": "FID",
+            "smallest_share": "smallest class",
+            "kl_to_uniform": "KL to uniform",
+        },
+        "{images} generated images scored per run",
+    ),
+    "fit": Kind(
+        FitSettings,
+        fit_and_score,
+        saved_fit_settings,
+        {"l1": "L1"},
+        "L1 (Eq. 13) of the model samples after the last update, against the exact data "
+        "correlations",
+    ),
+}
 
 
 @functools.cache
@@ -308,8 +383,8 @@ def sweep(spec: SweepSpec, options: SweepSettings, out: Path) -> dict[str, Any]:
 
 
 def scored_as_run(run: Run) -> dict[str, Any]:
-    """What a run's scores depend on: its settings and the images scored."""
-    return {**run.settings, "images": run.images}
+    """What a run's scores depend on: its settings and how it is scored."""
+    return {**run.settings, **run.evaluation}
 
 
 def chosen_points(the_plan: Plan, only: str | None) -> list[str]:
@@ -341,7 +416,7 @@ def summarise(
     points = {}
     for name, values in the_plan.points.items():
         summary: dict[str, Any] = {"settings": values, "n": len(rows[name]), "scores": {}}
-        for score in SCORES if rows[name] else ():
+        for score in KINDS[spec.kind].scores if rows[name] else ():
             figures = [row[score] for row in rows[name]]
             summary["scores"][score] = comparison.summarise(figures)
             if baseline and name != the_plan.baseline:
@@ -368,20 +443,22 @@ def write_summary(summary: dict[str, Any], out: Path) -> None:
 def markdown(summary: dict[str, Any]) -> str:
     """The tables of summary.md: scores over the seeds, then each point against the baseline."""
     spec = summary["spec"]
+    kind = KINDS[spec["kind"]]
     base = ", ".join(f"{key} {value}" for key, value in spec["base"].items()) or "defaults"
     lines = [
         f"Seeds {', '.join(map(str, spec['seeds']))}; every run: {base}; "
-        f"{spec['evaluate']['images']} images scored per run. Mean ± std over the seeds, "
+        f"{kind.scored.format(**spec['evaluate'])}. Mean ± std over the seeds, "
         "95% interval of the mean in brackets.",
         "",
-        "| point | n | " + " | ".join(SCORES.values()) + " |",
-        "|---|---|" + "---|" * len(SCORES),
+        "| point | n | " + " | ".join(kind.scores.values()) + " |",
+        "|---|---|" + "---|" * len(kind.scores),
     ]
     for name, point in summary["points"].items():
-        cells = [score_cell(point["scores"].get(score)) for score in SCORES]
+        cells = [score_cell(point["scores"].get(score)) for score in kind.scores]
         lines.append(f"| {name} | {point['n']} | " + " | ".join(cells) + " |")
+    first = next(iter(kind.scores))
     compared = {
-        n: p for n, p in summary["points"].items() if "p_value" in p["scores"].get("fid", {})
+        n: p for n, p in summary["points"].items() if "p_value" in p["scores"].get(first, {})
     }
     if compared:
         lines += [
@@ -389,11 +466,11 @@ def markdown(summary: dict[str, Any]) -> str:
             f"Against {summary['baseline']} (Welch's t test over the seeds: Cohen's d, "
             "two-sided p; no correction for the number of tests):",
             "",
-            "| point | " + " | ".join(SCORES.values()) + " |",
-            "|---|" + "---|" * len(SCORES),
+            "| point | " + " | ".join(kind.scores.values()) + " |",
+            "|---|" + "---|" * len(kind.scores),
         ]
         for name, point in compared.items():
-            cells = [comparison.effect_and_p(point["scores"][score]) for score in SCORES]
+            cells = [comparison.effect_and_p(point["scores"][score]) for score in kind.scores]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for title, entries in (("Skipped", summary["skipped"]), ("Failed", summary["failed"])):
         if entries:
@@ -416,10 +493,20 @@ def score_cell(summary: dict | None) -> str:
 
 
 def plot(summary: dict[str, Any], path: Path) -> None:
-    """One panel per score: every point's mean with its 95% interval, the baseline in orange."""
+    """One panel per score: every point's mean with its 95% interval, the baseline in orange;
+    for runs that keep their curve (fit runs), a last panel of the curves' means over the seeds
+    (paper Figs. 6-7)."""
+    scores = KINDS[summary["spec"]["kind"]].scores
     names = [name for name, point in summary["points"].items() if point["n"]]
-    figure = Figure(figsize=(4 * len(SCORES), 1.2 + 0.35 * len(names)))
-    for axis, (score, title) in zip(figure.subplots(1, len(SCORES)), SCORES.items(), strict=True):
+    curves = {
+        name: [row["curve"] for row in summary["runs"][name]]
+        for name in names
+        if "curve" in summary["runs"][name][0]
+    }
+    panels = len(scores) + bool(curves)
+    figure = Figure(figsize=(4 * len(scores) + 5 * bool(curves), 1.2 + 0.35 * max(len(names), 8)))
+    axes = figure.subplots(1, panels, squeeze=False)[0]
+    for axis, (score, title) in zip(axes, scores.items(), strict=False):
         for row, name in enumerate(names):
             figures = summary["points"][name]["scores"][score]
             low, high = figures["ci95"]
@@ -427,7 +514,22 @@ def plot(summary: dict[str, Any], path: Path) -> None:
             colour = "tab:orange" if name == summary["baseline"] else "tab:blue"
             axis.errorbar(figures["mean"], row, xerr=error, fmt="o", color=colour, capsize=3)
         axis.set(title=title, yticks=range(len(names)), ylim=(-0.5, len(names) - 0.5))
-        axis.set_yticklabels(names if axis is figure.axes[0] else [], fontsize=7)
+        axis.set_yticklabels(names if axis is axes[0] else [], fontsize=7)
         axis.grid(axis="x", alpha=0.3)
+    if curves:
+        plot_curves(axes[-1], curves, title=f"{next(iter(scores.values()))} against updates")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
+
+
+def plot_curves(axis: Any, curves: dict[str, list[list[float]]], title: str) -> None:
+    """Each point's curve: the mean over its seeds, with a band of one std."""
+    for name, runs in curves.items():
+        values = torch.tensor([run[: min(map(len, runs))] for run in runs])
+        mean = values.mean(dim=0)
+        std = values.std(dim=0) if len(runs) > 1 else torch.zeros_like(mean)
+        steps = torch.arange(len(mean))
+        axis.plot(steps, mean, label=name, linewidth=1)
+        axis.fill_between(steps, mean - std, mean + std, alpha=0.2)
+    axis.set(title=title, xlabel="update", yscale="log")
+    axis.legend(fontsize=6)

@@ -3,7 +3,7 @@
 The paper's argument: a real annealer samples at an effective inverse temperature nobody tells
 us, with control errors, so the update must take the model moments from the device's own
 samples (gray-box); moments computed for the model as written (white-box, beta = 1) are the
-wrong ones for the device. The data and score are the topology experiment's: 6x6 stochastically
+wrong ones for the device. The data and score are those of `qaaan.fit`: 6x6 stochastically
 binarised MNIST as spins, the L1 metric of Eq. 13 against the exact data correlations.
 
 Per seed, one machine on `topology` (36 nodes) is trained in each of two ways, with the same
@@ -31,17 +31,11 @@ from tqdm import tqdm
 
 from qaaan import samplers, topology
 from qaaan.bm import BoltzmannMachine
-from qaaan.experiments.topology import exact_data_correlations, intensities_6x6, l1_metric
+from qaaan.fit import binarised_batch, exact_data_correlations, intensities_6x6, l1_metric
 from qaaan.settings import GrayboxSettings
 
 CURVES = ("reference", "gray-box", "white-box")
 REFERENCE_SWEEPS = 10  # per call of the persistent Gibbs chains: well mixed at lr 0.03
-
-
-def binarised_batch(intensities: torch.Tensor, size: int, rng: torch.Generator) -> torch.Tensor:
-    """`size` images drawn at random, each pixel +1 with probability its intensity, else -1."""
-    pixels = intensities[torch.randint(len(intensities), (size,), generator=rng)]
-    return torch.where(torch.rand(pixels.shape, generator=rng) < pixels, 1.0, -1.0)
 
 
 def run_seed(config: GrayboxSettings, seed: int, data: tuple, progress: tqdm) -> dict:
