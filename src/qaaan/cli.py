@@ -273,6 +273,51 @@ def list_samplers() -> None:
     console.print(table)
 
 
+@app.command("info")
+def show_info() -> None:
+    """Print the version, the samplers with their backends, the devices torch sees and the
+    data folder.
+
+    Example: qaaan info
+    """
+    from qaaan import doctor
+
+    facts = doctor.info()
+    table = Table("", "", title="qaaan info", show_header=False)
+    for key, value in facts.items():
+        if isinstance(value, dict):
+            for index, (name, detail) in enumerate(value.items()):
+                table.add_row(key if index == 0 else "", f"{name}  {detail or ''}".rstrip())
+        else:
+            table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    console.print(table)
+
+
+@app.command("doctor")
+def check_installation(
+    data_dir: Annotated[
+        str | None, typer.Option(help="the data folder to check (default: $QAAAN_DATA)")
+    ] = None,
+) -> None:
+    """Check this installation (data, classifiers, a 2-second sampler test, optional packages,
+    QPU credentials) and say what to do about each problem; exit code 1 if there is one.
+
+    Example: qaaan doctor --data-dir ~/data
+    """
+    from qaaan import doctor
+
+    found = doctor.run_checks(data_dir)
+    table = Table("", "check", "found", "what to do", title="qaaan doctor")
+    table.columns[2].overflow = "fold"
+    marks = {True: "[green]ok[/]", False: "[red]problem[/]", None: "[yellow]absent[/]"}
+    for check in found:
+        advice = escape(check.advice) if check.ok is not True else ""
+        table.add_row(marks[check.ok], check.name, escape(check.found), advice)
+    console.print(table)
+    if doctor.has_problems(found):
+        raise typer.Exit(code=1)
+
+
 PresetOption = Annotated[
     str | None,
     typer.Option(help=f"one of {', '.join(settings.PRESETS)}: quick is minutes on a CPU"),
