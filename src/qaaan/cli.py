@@ -27,9 +27,9 @@ from rich.progress import track
 from rich.table import Table
 
 from qaaan import samplers, settings, topology
-from qaaan.bm import correlation_matrix, random_machine, spin_means
+from qaaan.bm import random_machine, spin_means
 from qaaan.errors import ConfigError, first_line
-from qaaan.samplers.exact import MAX_NODES, exact_moments
+from qaaan.samplers.exact import MAX_NODES, moment_deviation
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -210,15 +210,6 @@ def print_table(title: str, rows: dict[str, Any]) -> None:
 # ---- commands --------------------------------------------------------------------------------
 
 
-def _moment_deviation(spins: torch.Tensor, bm, beta: float) -> float:
-    means, correlations = exact_moments(bm, beta)
-    spins = spins.double().cpu()
-    return max(
-        (spin_means(spins) - means).abs().max().item(),
-        (correlation_matrix(spins) - correlations).abs().max().item(),
-    )
-
-
 def run_sample_bm(config: settings.SampleBMSettings) -> dict[str, Any]:
     """Samples a random machine `calls` times and returns what it measured."""
     device = settings.torch_device(config.device)
@@ -243,7 +234,7 @@ def run_sample_bm(config: settings.SampleBMSettings) -> dict[str, Any]:
     result.update({k: v for k, v in sampler.info.items() if isinstance(v, int | float | str)})
     beta = getattr(sampler.options, "beta", 1.0)  # samplers without one draw at beta = 1
     if config.nodes <= MAX_NODES and isinstance(beta, float):
-        result["max |moment - exact|"] = round(_moment_deviation(spins, bm, beta), 4)
+        result["max |moment - exact|"] = round(moment_deviation(spins, bm, beta), 4)
     return result
 
 

@@ -22,7 +22,7 @@ import torch
 import qaaan
 from qaaan import data, metrics, samplers, topology
 from qaaan.bm import random_machine
-from qaaan.samplers.exact import exact_moments
+from qaaan.samplers.exact import moment_deviation
 from qaaan.samplers.qemcmc import OPTIONAL as QEMCMC_OPTIONAL
 
 # distribution: (what it gives, how to install it)
@@ -65,9 +65,9 @@ def sampler_backends(name: str) -> str:
     """The backends a sampler offers (its `backend` option), each marked if its package is
     missing; for the QPU, whether credentials are configured."""
     if name == "dwave":
-        from qaaan.samplers.hardware import _credentials_configured
+        from qaaan.samplers.hardware import credentials_configured
 
-        return "Leap: credentials " + ("configured" if _credentials_configured() else "missing")
+        return "Leap: credentials " + ("configured" if credentials_configured() else "missing")
     model = samplers.options_model(name)
     field = model.model_fields.get("backend") if model is not None else None
     if field is None:
@@ -132,13 +132,9 @@ def check_sampler(name: str = "gibbs") -> Check:
     exact enumeration."""
     machine = random_machine(topology.make("chimera", 8), seed=0, h_scale=0.5, J_scale=0.3)
     started = time.perf_counter()
-    spins = samplers.make(name, seed=0).sample(machine, 4000).double()
+    spins = samplers.make(name, seed=0).sample(machine, 4000)
     seconds = time.perf_counter() - started
-    means, correlations = exact_moments(machine)
-    gap = max(
-        (spins.mean(0) - means).abs().max().item(),
-        (spins.T @ spins / len(spins) - correlations).abs().max().item(),
-    )
+    gap = moment_deviation(spins, machine)
     found = f"largest moment error {gap:.3f} (allowed {SMOKE_TOLERANCE}), {seconds:.1f} s"
     advice = "the sampler's kernels disagree with enumeration: reinstall qaaan and numba"
     return Check(f"sampler {name}", gap <= SMOKE_TOLERANCE, found, advice)
@@ -153,9 +149,9 @@ def check_optional(distribution: str) -> Check:
 
 
 def check_dwave_credentials() -> Check:
-    from qaaan.samplers.hardware import _credentials_configured
+    from qaaan.samplers.hardware import credentials_configured
 
-    if _credentials_configured():
+    if credentials_configured():
         return Check("D-Wave credentials", True, "configured (not contacted)")
     where = "DWAVE_API_TOKEN" if "DWAVE_API_TOKEN" in os.environ else "none"
     advice = "only --sampler dwave needs them: set DWAVE_API_TOKEN or run `dwave config create`"

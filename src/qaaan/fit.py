@@ -13,6 +13,8 @@ the topology experiment of Figs. 6 and 7 is the spec ``experiments/topology.toml
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch.nn import functional as F
 
@@ -23,8 +25,10 @@ from qaaan.settings import FitSettings
 NODES = 36  # the 6x6 pixels
 
 
+@functools.cache
 def intensities_6x6(dataset: str, data_dir: str | None) -> torch.Tensor:
-    """Pixel intensities in [0, 1] of every training image, averaged to 6x6: (N, 36)."""
+    """Pixel intensities in [0, 1] of every training image, averaged to 6x6: (N, 36); loaded
+    once per process (a sweep's worker runs many fits)."""
     images = data.load(dataset, data_dir)
     grey = (images.batch(torch.arange(len(images))) + 1) / 2
     return F.interpolate(grey, size=(6, 6), mode="area").reshape(len(images), NODES)

@@ -93,7 +93,12 @@ class Settings(BaseModel):
         return tuple(name for name, field in cls.model_fields.items() if _is_resumable(field))
 
     def check_nested(self) -> None:
-        """Checks of values that other models declare (a sampler's options); none here."""
+        """Checks of values that other models declare: the sampler's options, if the model has
+        a sampler."""
+        from qaaan import samplers
+
+        if "sampler" in type(self).model_fields:
+            samplers.check(self.sampler, self.sampler_options)
 
     @classmethod
     def without_secrets(cls, values: dict[str, Any], normalise: bool = False) -> dict[str, Any]:
@@ -312,11 +317,6 @@ class SampleBMSettings(Settings):
     seed: Seed = setting(0, "seed of the random machine")
     device: Device = like(TrainSettings, "device")
 
-    def check_nested(self) -> None:
-        from qaaan import samplers
-
-        samplers.check(self.sampler, self.sampler_options)
-
 
 class SampleSettings(Settings):
     """`qaaan sample`: images of a trained run."""
@@ -356,11 +356,6 @@ class FitSettings(Settings):
     model_samples: int = setting(1000, "model samples per update", ge=1)
     seed: Seed = setting(0, "seed of the machine's start, the data draws and the sampler")
     out: str = setting("runs/fit", "output folder")
-
-    def check_nested(self) -> None:
-        from qaaan import samplers
-
-        samplers.check(self.sampler, self.sampler_options)
 
 
 class GrayboxSettings(SeededRuns):

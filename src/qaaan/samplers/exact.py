@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from qaaan.bm import BoltzmannMachine
+from qaaan.bm import BoltzmannMachine, correlation_matrix, spin_means
 from qaaan.errors import ConfigError
 from qaaan.samplers.base import TorchDimodSampler
 from qaaan.samplers.options import Beta, SamplerOptions
@@ -40,6 +40,17 @@ def exact_moments(bm: BoltzmannMachine, beta: float = 1.0) -> tuple[torch.Tensor
     means = probabilities @ states
     correlations = states.T @ (probabilities[:, None] * states)
     return means, correlations
+
+
+def moment_deviation(spins: torch.Tensor, bm: BoltzmannMachine, beta: float = 1.0) -> float:
+    """The largest gap between the moments of `spins` (<z_i> and <z_i z_j>) and the exact ones
+    of `bm` at `beta`."""
+    means, correlations = exact_moments(bm, beta)
+    spins = spins.double().cpu()
+    return max(
+        (spin_means(spins) - means).abs().max().item(),
+        (correlation_matrix(spins) - correlations).abs().max().item(),
+    )
 
 
 class ExactSampler(TorchDimodSampler):

@@ -388,7 +388,7 @@ def effects_seed(seed: int | None) -> list[int] | None:
     return None if seed is None else [seed, 1]
 
 
-def _credentials_configured() -> bool:
+def credentials_configured() -> bool:
     from dwave.cloud.config import load_config
 
     if os.environ.get("DWAVE_API_TOKEN"):
@@ -426,7 +426,7 @@ class DWave(QPUSampler):
         from dwave.system import DWaveSampler
 
         token = self.options.token
-        if token is None and not _credentials_configured():
+        if token is None and not credentials_configured():
             raise ConfigError(
                 "no D-Wave credentials: set DWAVE_API_TOKEN or create a config file with "
                 "`dwave config create` (see docs.ocean.dwavesys.com, 'Configuring Access to Leap')"
