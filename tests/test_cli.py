@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import typer
 from typer.testing import CliRunner
 
 from qaaan import data
@@ -172,3 +173,24 @@ def test_evaluate_refuses_a_folder_as_its_json_file(tmp_path):
     result = CliRunner().invoke(app, ["evaluate", "--real", "--json", str(tmp_path)])
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {str(tmp_path)!r} is a folder; give a file name"
+
+
+def leaf_commands(command, path: tuple[str, ...] = ()) -> list:
+    if hasattr(command, "commands"):  # a group (typer's own click)
+        return [
+            leaf for name, child in command.commands.items()
+            for leaf in leaf_commands(child, (*path, name))
+        ]  # fmt: skip
+    return [(" ".join(path), command)]
+
+
+@pytest.mark.parametrize(
+    ("name", "command"), leaf_commands(typer.main.get_command(app)), ids=lambda value: str(value)
+)
+def test_every_command_explains_itself_with_an_example_and_every_option_with_a_line(name, command):
+    assert f"Example: qaaan {name}" in (command.help or ""), f"qaaan {name} has no example"
+    undescribed = [
+        option.opts[0] for option in command.params
+        if option.param_type_name == "option" and not option.help
+    ]  # fmt: skip
+    assert not undescribed, f"qaaan {name}: options without a description: {undescribed}"

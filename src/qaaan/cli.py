@@ -240,14 +240,20 @@ def run_sample_bm(config: settings.SampleBMSettings) -> dict[str, Any]:
 
 @settings_command(app, "sample-bm", settings.SampleBMSettings)
 def sample_bm(given: dict[str, Any], config: ConfigOption = None) -> None:
-    """Sample a random Boltzmann machine; for N <= 20, compare with exact enumeration."""
+    """Sample a random Boltzmann machine; for N <= 20, compare with exact enumeration.
+
+    Example: qaaan sample-bm --sampler sqa --nodes 16 --sampler-option trotter=8
+    """
     result = run_sample_bm(from_layers(settings.SampleBMSettings, given, config, {}))
     print_table("qaaan sample-bm", result)
 
 
 @app.command("samplers")
 def list_samplers() -> None:
-    """List the registered samplers (plugins included) and their options."""
+    """List the registered samplers (plugins included) and their options.
+
+    Example: qaaan samplers
+    """
     table = Table("name", "option", "type", "default", "allowed", "description", title="samplers")
     for name in samplers.available():
         model = samplers.options_model(name)
@@ -380,13 +386,16 @@ app.add_typer(classifier_app, name="classifier")
 def classifier_train(
     dataset: Annotated[str, typer.Option(help="mnist|fashion-mnist")] = "mnist",
     data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
-    epochs: Annotated[int, typer.Option(min=1)] = 3,
-    seed: Annotated[int, typer.Option()] = 0,
+    epochs: Annotated[int, typer.Option(min=1, help="passes over the training set")] = 3,
+    seed: Annotated[int, typer.Option(help="seed of the weights and the batch order")] = 0,
     out: Annotated[Path, typer.Option(help="where to write the .safetensors weights")] = Path(
         "classifier.safetensors"
     ),
 ) -> None:
-    """Train the small CNN whose features and probabilities IS and FID use."""
+    """Train the small CNN whose features and probabilities IS and FID use.
+
+    Example: qaaan classifier train --dataset fashion-mnist --out fashion.safetensors
+    """
     from qaaan.metrics import train_classifier
 
     with one_line_errors():
@@ -398,7 +407,7 @@ def classifier_train(
 def evaluate_run(
     checkpoint: Annotated[Path | None, typer.Option(help="a run directory")] = None,
     n: Annotated[int, typer.Option("-n", help="number of generated images")] = 10_000,
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(help="seed of the latent draws")] = 0,
     real: Annotated[bool, typer.Option(help="also report the real-data reference")] = False,
     data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
     classifier_weights: Annotated[
@@ -411,7 +420,10 @@ def evaluate_run(
     ] = None,
 ) -> None:
     """IS (Eq. 17), FID (Eq. 18) and mode coverage of a run's images, against the test set of
-    its dataset (MNIST or Fashion-MNIST), scored by that dataset's classifier."""
+    its dataset (MNIST or Fashion-MNIST), scored by that dataset's classifier.
+
+    Example: qaaan evaluate --checkpoint runs/quick -n 10000 --json quick.json
+    """
     import json
 
     from qaaan import checkpoint as checkpoints
@@ -526,10 +538,13 @@ def sweep(
 def plot_run(
     checkpoint: Annotated[Path, typer.Option(help="a run directory written by `qaaan train`")],
     n: Annotated[int, typer.Option("-n", help="images for the class histogram")] = 2000,
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(help="seed of the latent draws")] = 0,
     out: Annotated[Path | None, typer.Option(help="where to write (default: the run)")] = None,
 ) -> None:
-    """Training curves (losses, L1, beta_eff, sampling share) and the class histogram."""
+    """Training curves (losses, L1, beta_eff, sampling share) and the class histogram.
+
+    Example: qaaan plot --checkpoint runs/quick
+    """
     from qaaan import checkpoint as checkpoints
     from qaaan import metrics, plots
     from qaaan.generation import generated_images
