@@ -3,10 +3,12 @@
 import json
 import math
 import os
+import time
 import tomllib
 from pathlib import Path
 
 import pytest
+from torch.utils.tensorboard import SummaryWriter
 from typer.testing import CliRunner
 
 from qaaan import sweep
@@ -249,13 +251,51 @@ def test_scores_count_only_for_the_settings_and_images_they_were_made_with(tmp_p
     def run(settings, images=10_000):
         return sweep.Run("uniform", 0, "train", settings, {"images": images})
 
-    (tmp_path / sweep.SCORES_FILE).write_text(
-        json.dumps({"run": sweep.scored_as_run(run(settings)), "scores": {"fid": 40.0}})
-    )
-    assert sweep.read_scores(run(settings)) == {"fid": 40.0}
+    def scored(scores):
+        saved = {"run": sweep.scored_as_run(run(settings)), "scores": scores}
+        (tmp_path / sweep.SCORES_FILE).write_text(json.dumps(saved))
+
+    every_score = dict.fromkeys(sweep.KINDS["train"].scores, 40.0) | {"chain_break_fraction": None}
+    scored(every_score)
+    assert sweep.read_scores(run(settings)) == every_score
     longer = run({**settings, "iterations": 18000})
     assert sweep.read_scores(longer) is None  # resumed to 18000 iterations, then scored anew
     assert sweep.read_scores(run(settings, images=200)) is None
+    scored({"fid": 40.0})  # by a version that did not measure the chains: scored anew
+    assert sweep.read_scores(run(settings)) is None
+
+
+def test_a_logged_figure_averages_each_iteration_once_over_a_resumed_log(tmp_path):
+    first = SummaryWriter(str(tmp_path))
+    for step, value in [(1, 0.1), (2, 0.2), (3, 0.9)]:  # step 3 lost to a kill, done again
+        first.add_scalar("chain_break_fraction", value, step)
+    first.close()
+    time.sleep(1.1)  # the resumed run's event file sorts after the first one
+    again = SummaryWriter(str(tmp_path))
+    for step, value in [(3, 0.3), (4, 0.4)]:
+        again.add_scalar("chain_break_fraction", value, step)
+    again.close()
+    means = sweep.logged_means(tmp_path, ["chain_break_fraction", "mean_chain_length"])
+    assert means == {"chain_break_fraction": pytest.approx(0.25), "mean_chain_length": None}
+
+
+@needs_data
+def test_runs_on_the_qpu_path_are_scored_by_their_chains_and_others_are_not(tmp_path):
+    text = tiny_spec(
+        'seeds = [0]\nbaseline = { sampler = "gibbs" }\n',
+        'sampler = ["gibbs", "mock-dwave"]\ntopology = ["complete"]\n',
+    ).replace("latent = 16", "latent = 8")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sweep", str(write_spec(tmp_path, text)), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    points = json.loads((out / "summary.json").read_text())["points"]
+    qpu = points["sampler=mock-dwave,topology=complete"]["scores"]
+    assert 0 <= qpu["chain_break_fraction"]["mean"] <= 1
+    assert qpu["mean_chain_length"]["mean"] > 1  # complete(8) on a 2000Q needs chains
+    assert "chain_break_fraction" not in points["sampler=gibbs,topology=complete"]["scores"]
+    report = (out / "summary.md").read_text()
+    assert "| FID | smallest class | KL to uniform | chain breaks | chain length |" in report
+    assert "| sampler=gibbs,topology=complete | 1 |" in report and report.count("–") >= 2
 
 
 FIT_SPEC = """kind = "fit"

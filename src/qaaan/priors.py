@@ -24,7 +24,14 @@ from qaaan.settings import TrainSettings
 
 RANK_SEED_STRIDE = 1_000_003  # rank r's sampler seed is (seed + r * stride) mod 2**63
 # what QPU samplers report, logged with the losses (totals are over the run)
-SAMPLER_FIGURES = ("chain_break_fraction", "qpu_access_seconds", "qpu_failures", "fallback_calls")
+SAMPLER_FIGURES = (
+    "chain_break_fraction",
+    "mean_chain_length",
+    "max_chain_length",
+    "qpu_access_seconds",
+    "qpu_failures",
+    "fallback_calls",
+)
 
 
 BM_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}

@@ -5,8 +5,10 @@ A spec (`qaaan.settings.SweepSpec`, a TOML file) names the kind of its runs, the
 settings every run shares (``[base]``), the settings to vary (``[grid]``: a run for every
 combination and seed), the grid point the others are compared with (``baseline``) and how runs
 are scored (``[evaluate]``). A run of kind ``train`` is a normal training run (any `qaaan train`
-setting), scored by IS, FID and class shares; a run of kind ``fit`` is a 36-node Boltzmann
-machine learning 6x6 MNIST alone (`qaaan.fit`), scored by L1 (Eq. 13). Every run has its own
+setting), scored by IS, FID and class shares, and on the QPU path by its chains (the
+chain-break fraction and the mean chain length over its iterations, from its TensorBoard log);
+a run of kind ``fit`` is a 36-node Boltzmann machine learning 6x6 MNIST alone (`qaaan.fit`),
+scored by L1 (Eq. 13). Every run has its own
 folder, ``OUT/<point>/seed<k>``, with its log and, once scored, ``scores.json`` (and for a
 training run its checkpoint).
 
@@ -36,7 +38,8 @@ import itertools
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+import statistics
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +47,7 @@ from typing import Any
 
 import torch
 from matplotlib.figure import Figure
+from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
 from tqdm import tqdm
 
 from qaaan import checkpoint, comparison, data, fit, metrics
@@ -225,7 +229,26 @@ def train_and_score(run: Run) -> dict[str, Any]:
     scored_as = metrics.classifier_for(settings.dataset)  # mnist-10k is scored as MNIST
     classifier = metrics.load_classifier(scored_as)
     scores = metrics.evaluate(images, test_images(scored_as, settings.data_dir), classifier)
-    return write_scores(run, scores)
+    return write_scores(run, scores | logged_means(run.folder / "tensorboard", CHAIN_FIGURES))
+
+
+CHAIN_FIGURES = {"chain_break_fraction": "chain breaks", "mean_chain_length": "chain length"}
+
+
+def logged_means(folder: Path, tags: Iterable[str]) -> dict[str, float | None]:
+    """Each tag's mean over a run's iterations in its TensorBoard log, None where it was never
+    logged (a sampler without chains). The last value logged at each iteration counts, so that
+    the iterations a resumed run did again count once."""
+    log = EventAccumulator(str(folder), size_guidance={SCALARS: 0})
+    log.Reload()
+    logged = set(log.Tags()[SCALARS])
+    means = {}
+    for tag in tags:
+        by_iteration = (
+            {event.step: event.value for event in log.Scalars(tag)} if tag in logged else {}
+        )
+        means[tag] = statistics.fmean(by_iteration.values()) if by_iteration else None
+    return means
 
 
 def fit_and_score(run: Run) -> dict[str, Any]:
@@ -275,6 +298,7 @@ KINDS = {
             "fid": "FID",
             "smallest_share": "smallest class",
             "kl_to_uniform": "KL to uniform",
+            **CHAIN_FIGURES,
         },
         "{images} generated images scored per run",
     ),
@@ -396,12 +420,14 @@ def chosen_points(the_plan: Plan, only: str | None) -> list[str]:
 
 
 def read_scores(run: Run) -> dict[str, Any] | None:
-    """The run's scores, if it was scored as it is now (not before `iterations` was raised)."""
+    """The run's scores, if it was scored as it is now: not before `iterations` was raised, nor
+    by a version that did not yet measure one of its kind's scores."""
     path = run.folder / SCORES_FILE
     if not path.exists():
         return None
     saved = json.loads(path.read_text())
-    return saved["scores"] if saved.get("run") == scored_as_run(run) else None
+    complete = set(KINDS[run.kind].scores) <= set(saved["scores"])
+    return saved["scores"] if complete and saved.get("run") == scored_as_run(run) else None
 
 
 def summarise(
@@ -416,12 +442,13 @@ def summarise(
     points = {}
     for name, values in the_plan.points.items():
         summary: dict[str, Any] = {"settings": values, "n": len(rows[name]), "scores": {}}
-        for score in KINDS[spec.kind].scores if rows[name] else ():
-            figures = [row[score] for row in rows[name]]
+        for score in KINDS[spec.kind].scores:
+            figures = measured(rows[name], score)
+            if not figures:  # no run, or a score these runs do not have (chains, without a QPU)
+                continue
             summary["scores"][score] = comparison.summarise(figures)
             if baseline and name != the_plan.baseline:
-                others = [row[score] for row in baseline]
-                summary["scores"][score] |= comparison.against(figures, others)
+                summary["scores"][score] |= comparison.against(figures, measured(baseline, score))
         points[name] = summary
     return {
         "spec": spec.model_dump(),
@@ -430,6 +457,20 @@ def summarise(
         "runs": rows,
         "skipped": the_plan.skipped,
         "failed": failed,
+    }
+
+
+def measured(rows: list[dict[str, Any]], score: str) -> list[float]:
+    """The runs' figures of `score`, leaving out the runs that do not measure it."""
+    return [row[score] for row in rows if row.get(score) is not None]
+
+
+def scores_measured(summary: dict[str, Any]) -> dict[str, str]:
+    """The scores (name: title) of the summary's kind that some point measured."""
+    scores = KINDS[summary["spec"]["kind"]].scores
+    points = summary["points"].values()
+    return {
+        name: title for name, title in scores.items() if any(name in p["scores"] for p in points)
     }
 
 
@@ -443,18 +484,18 @@ def write_summary(summary: dict[str, Any], out: Path) -> None:
 def markdown(summary: dict[str, Any]) -> str:
     """The tables of summary.md: scores over the seeds, then each point against the baseline."""
     spec = summary["spec"]
-    kind = KINDS[spec["kind"]]
+    kind, scores = KINDS[spec["kind"]], scores_measured(summary)
     base = ", ".join(f"{key} {value}" for key, value in spec["base"].items()) or "defaults"
     lines = [
         f"Seeds {', '.join(map(str, spec['seeds']))}; every run: {base}; "
         f"{kind.scored.format(**spec['evaluate'])}. Mean ± std over the seeds, "
         "95% interval of the mean in brackets.",
         "",
-        "| point | n | " + " | ".join(kind.scores.values()) + " |",
-        "|---|---|" + "---|" * len(kind.scores),
+        "| point | n | " + " | ".join(scores.values()) + " |",
+        "|---|---|" + "---|" * len(scores),
     ]
     for name, point in summary["points"].items():
-        cells = [score_cell(point["scores"].get(score)) for score in kind.scores]
+        cells = [score_cell(point["scores"].get(score)) for score in scores]
         lines.append(f"| {name} | {point['n']} | " + " | ".join(cells) + " |")
     first = next(iter(kind.scores))
     compared = {
@@ -466,11 +507,11 @@ def markdown(summary: dict[str, Any]) -> str:
             f"Against {summary['baseline']} (Welch's t test over the seeds: Cohen's d, "
             "two-sided p; no correction for the number of tests):",
             "",
-            "| point | " + " | ".join(kind.scores.values()) + " |",
-            "|---|" + "---|" * len(kind.scores),
+            "| point | " + " | ".join(scores.values()) + " |",
+            "|---|" + "---|" * len(scores),
         ]
         for name, point in compared.items():
-            cells = [comparison.effect_and_p(point["scores"][score]) for score in kind.scores]
+            cells = [effect_cell(point["scores"].get(score)) for score in scores]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for title, entries in (("Skipped", summary["skipped"]), ("Failed", summary["failed"])):
         if entries:
@@ -482,6 +523,10 @@ def markdown(summary: dict[str, Any]) -> str:
                 for entry in entries
             ]
     return "\n".join(lines) + "\n"
+
+
+def effect_cell(summary: dict | None) -> str:
+    return comparison.effect_and_p(summary) if summary is not None else "–"
 
 
 def score_cell(summary: dict | None) -> str:
@@ -496,7 +541,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     """One panel per score: every point's mean with its 95% interval, the baseline in orange;
     for runs that keep their curve (fit runs), a last panel of the curves' means over the seeds
     (paper Figs. 6-7)."""
-    scores = KINDS[summary["spec"]["kind"]].scores
+    scores = scores_measured(summary)
     names = [name for name, point in summary["points"].items() if point["n"]]
     curves = {
         name: [row["curve"] for row in summary["runs"][name]]
@@ -508,7 +553,9 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     axes = figure.subplots(1, panels, squeeze=False)[0]
     for axis, (score, title) in zip(axes, scores.items(), strict=False):
         for row, name in enumerate(names):
-            figures = summary["points"][name]["scores"][score]
+            figures = summary["points"][name]["scores"].get(score)
+            if figures is None:
+                continue
             low, high = figures["ci95"]
             error = [[figures["mean"] - low], [high - figures["mean"]]] if low == low else None
             colour = "tab:orange" if name == summary["baseline"] else "tab:blue"
