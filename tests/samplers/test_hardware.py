@@ -77,6 +77,19 @@ def test_each_graph_gets_its_own_embedding_on_one_device():
     assert len(sampler.embeddings) == 2 and sampler.device is device
 
 
+def test_the_chain_strength_option_reaches_the_chains():
+    bm = BoltzmannMachine(topology.complete(8), seed=0)
+    breaks = {}
+    for strength in (None, 0.1):
+        sampler = samplers.make("mock-dwave", seed=0, chain_strength=strength, device_model=False)
+        sampler.sample(bm, 500)
+        breaks[strength] = sampler.info["chain_break_fraction"]
+    assert breaks[0.1] > breaks[None] + 0.1
+    too_strong = samplers.make("mock-dwave", seed=0, chain_strength=2.0)
+    with pytest.raises(ConfigError, match="chain_strength = 2: this device holds chains at"):
+        too_strong.sample(bm, 10)
+
+
 def test_embeddings_are_computed_once_per_graph(monkeypatch):
     sampler = samplers.make("mock-dwave", seed=0, substitute_options={"sweeps": 2})
     calls = []

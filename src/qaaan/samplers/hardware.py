@@ -69,6 +69,11 @@ class QPUOptions(SamplerOptions):
     auto_scale: bool = Field(
         False, description="fill the device's h and J ranges (else only shrink what exceeds them)"
     )
+    chain_strength: Positive | None = Field(
+        None,
+        description="coupling of a chain's qubits in device J units (None: the device's "
+        "strongest ferromagnet, 1 on a 2000Q)",
+    )
     timeout: Positive | None = Field(None, description="seconds per QPU call (None: no limit)")
     retries: int = Field(3, ge=0, description="tries after a failed QPU call")
     backoff: float = Field(
@@ -179,7 +184,9 @@ class QPUSampler(Sampler):
         key = _graph_key(bm)
         if key not in self._stacks:
             reads = ShuffledReadsComposite(self.device, self.rng)
-            chains = FairCoinEmbeddingComposite(reads, self.embedding_for(bm), self.rng)
+            chains = FairCoinEmbeddingComposite(
+                reads, self.embedding_for(bm), self.rng, self.options.chain_strength
+            )
             scaled = RangeScaleComposite(chains, auto_scale=self.options.auto_scale)
             self._stacks[key] = RetryComposite(
                 scaled,

@@ -6,7 +6,10 @@ import dimod.testing
 import dwave.embedding
 import numpy as np
 import pytest
+from dwave.system.testing import MockDWaveSampler
 
+from qaaan import samplers
+from qaaan.errors import ConfigError
 from qaaan.samplers.composites.embedding import FairCoinEmbeddingComposite, fair_majority_vote
 from qaaan.samplers.composites.reads import ShuffledReadsComposite
 
@@ -33,6 +36,33 @@ def test_chains_are_coupled_at_the_strongest_ferromagnet_and_fields_spread_over_
     embedded = tracked.input["bqm"]
     assert embedded.quadratic[0, 4] == -1.0  # -max |J| of the mock's j_range [-1, 1]
     assert embedded.linear[0] + embedded.linear[4] == pytest.approx(0.6)
+
+
+def test_weaker_chains_break_more_and_a_chain_the_device_cannot_hold_is_refused(device):
+    """Node 0's chain read from a device that samples exactly at beta 1 breaks with the
+    Boltzmann probability of its two disagreeing states, which grows as the coupling weakens:
+    1 / (1 + e^(2s) cosh(0.6) / cosh(0)) with fields 0.3 + 0.3 (2000 reads, within 0.03)."""
+    boltzmann = MockDWaveSampler(
+        topology_type="chimera",
+        topology_shape=[2, 2, 4],
+        substitute_sampler=samplers.make("exact", seed=0),
+        exact_solver_cutoff=0,
+    )
+    for strength in (1.0, 0.5, 0.1):
+        sampler = FairCoinEmbeddingComposite(
+            boltzmann, EMBEDDING, np.random.default_rng(0), strength
+        )
+        broken = sampler.sample(TRIANGLE, num_reads=2000).info["chain_break_fraction"]
+        chain = 1 / (1 + np.exp(2 * strength) * np.cosh(0.6))
+        assert broken == pytest.approx(chain / 3, abs=0.03 / 3)  # one chain of three nodes
+    tracked = dimod.TrackingComposite(device)
+    FairCoinEmbeddingComposite(tracked, EMBEDDING, np.random.default_rng(0), 0.5).sample(
+        TRIANGLE, num_reads=5
+    )
+    assert tracked.input["bqm"].quadratic[0, 4] == -0.5
+    too_strong = FairCoinEmbeddingComposite(device, EMBEDDING, np.random.default_rng(0), 1.5)
+    with pytest.raises(ConfigError, match=r"chain_strength = 1.5: .* <= 1 \(its strongest"):
+        too_strong.sample(TRIANGLE, num_reads=5)
 
 
 def test_tied_chains_are_set_by_a_fair_coin_read_by_read(device):
