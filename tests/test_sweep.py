@@ -7,7 +7,9 @@ import time
 import tomllib
 from pathlib import Path
 
+import numba
 import pytest
+import torch
 from torch.utils.tensorboard import SummaryWriter
 from typer.testing import CliRunner
 
@@ -263,6 +265,16 @@ def test_scores_count_only_for_the_settings_and_images_they_were_made_with(tmp_p
     assert sweep.read_scores(run(settings, images=200)) is None
     scored({"fid": 40.0})  # by a version that did not measure the chains: scored anew
     assert sweep.read_scores(run(settings)) is None
+
+
+def test_each_local_worker_has_its_share_of_the_cores_for_torch_and_numba():
+    share = max(1, (os.cpu_count() or 1) // 2)
+    before = dict(os.environ)
+    with sweep.worker_pool(2) as pool:
+        torch_threads = pool.submit(torch.get_num_threads).result()
+        numba_threads = pool.submit(numba.get_num_threads).result()
+    assert torch_threads == numba_threads == share
+    assert dict(os.environ) == before  # the sweep's own process is left as it was
 
 
 def test_a_logged_figure_averages_each_iteration_once_over_a_resumed_log(tmp_path):

@@ -44,6 +44,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import torch
 from matplotlib.figure import Figure
@@ -320,20 +321,32 @@ def test_images(dataset: str, data_dir: str | None) -> torch.Tensor:
     return test.batch(torch.arange(len(test)))
 
 
-def share_cores(workers: int) -> None:
-    """A worker's torch threads: this machine's cores divided among the workers."""
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+def thread_environment(threads: int) -> dict[str, str]:
+    """The environment of a process that runs one run on `threads` cores: torch and numba size
+    their thread pools when they are imported, so this is set before the process starts (with
+    a pool per core in every process, the processes' threads compete and runs slow down)."""
+    return {"OMP_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}
 
 
 # ---- engines: each yields (run, outcome) as runs finish ----------------------------------------
 
 
-def local_outcomes(runs: list[Run], workers: int) -> Iterator[tuple[Run, dict]]:
-    """Worker processes on this machine (spawned: a forked torch can hang)."""
+@contextlib.contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """`workers` processes on this machine, each with its share of the cores (spawned: a forked
+    torch can hang; they inherit the environment they are spawned in)."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=share_cores, initargs=(workers,)
-    ) as pool:
+    with (
+        mock.patch.dict(os.environ, thread_environment(threads)),
+        ProcessPoolExecutor(workers, mp_context=context) as pool,
+    ):
+        yield pool
+
+
+def local_outcomes(runs: list[Run], workers: int) -> Iterator[tuple[Run, dict]]:
+    """The runs on `worker_pool(workers)`."""
+    with worker_pool(workers) as pool:
         futures = {pool.submit(run_one, run): run for run in runs}
         for future in as_completed(futures):
             error = future.exception()  # a worker that died, killed or out of memory
@@ -342,13 +355,14 @@ def local_outcomes(runs: list[Run], workers: int) -> Iterator[tuple[Run, dict]]:
 
 
 def ray_outcomes(runs: list[Run], options: SweepSettings) -> Iterator[tuple[Run, dict]]:
-    """Ray tasks on the cluster at `options.address`, or on a Ray started on this machine.
-    The run folders must be on a file system every node shares."""
+    """Ray tasks on the cluster at `options.address`, or on a Ray started on this machine, each
+    on the CPUs it reserves. The run folders must be on a file system every node shares."""
     try:
         import ray
     except ImportError:
         raise ConfigError("engine 'ray' needs Ray: pip install 'qaaan[ray]'") from None
     environment = {name: os.environ[name] for name in ("QAAAN_DATA",) if name in os.environ}
+    environment |= thread_environment(max(1, int(options.cpus_per_run)))
     ray.init(
         address=options.address,
         runtime_env={"env_vars": environment},
