@@ -515,7 +515,9 @@ def experiment_colour(
 @settings_command(app, "sweep", settings.SweepSettings)
 def sweep(
     given: dict[str, Any],
-    spec: Annotated[Path, typer.Argument(help="the spec: kind, seeds, [base], [grid], baseline")],
+    spec: Annotated[
+        Path, typer.Argument(help=r"the spec: kind, seeds, \[base], \[grid], baseline")
+    ],
 ) -> None:
     """Every grid point of a spec with every seed, run and scored, then compared with the
     baseline: summary.json, summary.md and summary.png in --out, a folder per run.
