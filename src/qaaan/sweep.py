@@ -322,9 +322,10 @@ def test_images(dataset: str, data_dir: str | None) -> torch.Tensor:
 
 
 def thread_environment(threads: int) -> dict[str, str]:
-    """The environment of a process that runs one run on `threads` cores: torch and numba size
-    their thread pools when they are imported, so this is set before the process starts (with
-    a pool per core in every process, the processes' threads compete and runs slow down)."""
+    """The environment of a process that runs one run on `threads` cores, set before it starts:
+    numba sizes its pool when imported, and its first parallel launch sets the process's OpenMP
+    thread count, which torch follows, to that size (with a pool per core in every process, the
+    processes' threads compete and runs slow down several-fold)."""
     return {"OMP_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}
 
 
