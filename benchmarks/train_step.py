@@ -15,6 +15,10 @@ the uniform prior with the paper's generator (`refine=False`): what the refineme
 (latent 24, width 32, mnist-10k; the variants of `experiments/quantum24.toml`): uniform, gibbs,
 the quantum Boltzmann machine (sqa at Gamma 0.5, persistent chains) and the 12-qubit circuit
 Born machine (writes benchmarks/results/train_step_quantum.json).
+
+`--table speed` times the speed settings of `time_to_quality.py` at the MNIST table's
+settings with the gibbs prior: bfloat16 autocast, channels-last, torch.compile, a larger batch
+(writes benchmarks/results/train_step_speed.json; the ratio is to today's settings).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from tempfile import TemporaryDirectory
 
 import torch
 from samplers import cpu_name
+from time_to_quality import CONTENDERS, PRIORS, TABLE
 
 from qaaan.loop import Trainer
 from qaaan.settings import TrainSettings, read_file
@@ -47,6 +52,10 @@ TABLES = {
         "common": {"width": 32, "latent": 24},
         "contenders": read_file(QUANTUM_SPEC)["variants"],
     },
+    "speed": {
+        "common": {**TABLE, **PRIORS["gibbs"]},
+        "contenders": CONTENDERS,
+    },
 }
 
 
@@ -63,8 +72,11 @@ def timed_steps(trainer: Trainer, steps: int) -> tuple[list[float], list[float]]
     return times, shares
 
 
-def measure(table: str, warmup: int, rounds: int, steps: int) -> dict[str, tuple[float, float]]:
-    """Median seconds per iteration and sampling share of every contender.
+def measure(
+    table: str, warmup: int, rounds: int, steps: int, overrides: dict | None = None
+) -> dict[str, tuple[float, float]]:
+    """Median seconds per iteration and sampling share of every contender, each with the
+    settings `overrides` (such as the device) last.
 
     The contenders take turns, `steps` iterations each per round, so that a change in the
     machine's load during the run (it is shared) falls on all of them alike.
@@ -73,7 +85,9 @@ def measure(table: str, warmup: int, rounds: int, steps: int) -> dict[str, tuple
         common = {"dataset": "mnist-10k", "batch_size": 64, "device": "cpu"}
         common |= TABLES[table]["common"]
         trainers = {
-            label: Trainer(TrainSettings(**common, out=f"{out}/{index}", **settings))
+            label: Trainer(
+                TrainSettings(**(common | settings | (overrides or {})), out=f"{out}/{index}")
+            )
             for index, (label, settings) in enumerate(TABLES[table]["contenders"].items())
         }
         for trainer in trainers.values():
@@ -105,10 +119,10 @@ def main() -> None:
     baseline = rows[0]["seconds_per_iteration"]
     print(f"{'contender':26} {'s/iteration':>12} {'ratio':>6} {'sampling share':>15}")
     for row in rows:
-        row["ratio_to_uniform"] = row["seconds_per_iteration"] / baseline
+        row["ratio_to_first_row"] = row["seconds_per_iteration"] / baseline
         print(
             f"{row['contender']:26} {row['seconds_per_iteration']:>12.4f} "
-            f"{row['ratio_to_uniform']:>6.2f} {row['sampling_share']:>15.1%}"
+            f"{row['ratio_to_first_row']:>6.2f} {row['sampling_share']:>15.1%}"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     machine = {"cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__}

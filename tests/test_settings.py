@@ -38,8 +38,8 @@ def test_every_field_is_an_option_with_its_default_and_range_in_help(command, mo
 
 def test_the_resume_rules_come_from_the_declarations():
     assert settings.TrainSettings.resumable() == (
-        "data_dir", "iterations", "epochs", "device", "out",
-        "checkpoint_every", "log_every", "beta_eff_every", "grid_every",
+        "data_dir", "iterations", "epochs", "device", "precision", "channels_last", "compile",
+        "out", "checkpoint_every", "log_every", "beta_eff_every", "grid_every",
     )  # fmt: skip
     saved = settings.TrainSettings().public()
     changed = settings.resumed(settings.TrainSettings, saved, {"iterations": 9, "out": "x"})

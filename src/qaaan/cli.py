@@ -333,7 +333,8 @@ def train(
     Example: qaaan train --sampler sqa --sampler-option trotter=8 --out runs/sqa
 
     With --resume the run's saved settings are used; only its length (--iterations/--epochs),
-    the device, the data directory, --out and the logging intervals may change.
+    the device, the speed settings (--precision, --channels-last, --compile), the data
+    directory, --out and the logging intervals may change.
     """
     if preset is not None and resume:
         raise ConfigError("--preset starts a new run; --resume continues one with its settings")

@@ -53,6 +53,9 @@ class Trainer:
         self.average = None  # kept by rank 0, which alone generates images
         if settings.ema and self.world.is_main:
             self.average = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(settings.ema))
+        if settings.compile:  # after the average's copy, which generates in eager mode
+            generator.compile()
+            discriminator.compile()
         self.generator = distributed.parallel(generator, self.world, self.device)
         self.discriminator = distributed.parallel(discriminator, self.world, self.device)
         adam = {"lr": settings.lr, "betas": (settings.beta1, 0.999)}

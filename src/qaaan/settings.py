@@ -216,6 +216,19 @@ class TrainSettings(Settings):
     )
     seed: Seed = setting(0, "seed of the nets, the data order, the noise and the sampler")
     device: Device = setting("auto", "where the nets and torch samplers run", resumable=True)
+    precision: Literal["float32", "bfloat16"] = setting(
+        "float32", "arithmetic of the nets' passes: bfloat16 autocast is faster on CPUs with "
+        "AVX512-BF16 or AMX and on GPUs; weights, losses and gradients stay float32",
+        resumable=True,
+    )  # fmt: skip
+    channels_last: bool = setting(
+        False, "the nets' images in channels-last memory order (faster convolutions in bfloat16)",
+        resumable=True,
+    )  # fmt: skip
+    compile: bool = setting(
+        False, "compile the nets with torch.compile (needs a C compiler; about 30 s at the start)",
+        resumable=True,
+    )  # fmt: skip
     out: str = setting("runs/qaaan", "run directory", resumable=True)
     checkpoint_every: int = setting(500, "iterations between checkpoints", ge=1, resumable=True)
     log_every: int = setting(25, "iterations between progress updates", ge=1, resumable=True)
