@@ -67,6 +67,20 @@ def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, prior, ema):
     _resume_matches_a_straight_run(tmp_path, ema=ema, **choice)
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_training_and_resume_on_cuda(tmp_path, ema):
+    """Two iterations run on the GPU, and a resumed run ends as a straight one, bit for bit
+    (the trainer asks cuDNN for its deterministic algorithms)."""
+    trainer = Trainer(tiny(tmp_path / "two", device="cuda", iterations=2, ema=ema))
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    trainer.run()
+    assert trainer.iteration == 2
+    assert all(t.device.type == "cuda" for t in _weights(trainer))
+    assert all(torch.isfinite(t).all() for t in _weights(trainer))
+    _resume_matches_a_straight_run(tmp_path, device="cuda", ema=ema)
+
+
 def _resume_matches_a_straight_run(tmp_path, **choice):
     def trainer(folder, iterations, resume=False):
         settings = tiny(tmp_path / folder, **choice, iterations=iterations)

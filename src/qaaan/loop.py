@@ -34,6 +34,8 @@ class Trainer:
     def __init__(self, settings: TrainSettings, resume: bool = False):
         self.settings = settings
         self.world, self.device = distributed.start(torch_device(settings.device))
+        if self.device.type == "cuda":  # so that --resume ends as a straight run would
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         self.out = Path(settings.out)
         checkpoint.check_folder(self.out)
         self.rng = torch.Generator().manual_seed(settings.seed)

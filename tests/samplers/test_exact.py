@@ -14,6 +14,14 @@ def test_exact_sampler_matches_enumeration():
     assert max_deviation(spins, bm) < 0.015
 
 
+@pytest.mark.cuda
+def test_exact_sampler_draws_onto_the_machines_gpu():
+    bm = random_machine(GRAPHS["complete8"], seed=0, h_scale=0.5, J_scale=0.5).to("cuda")
+    spins = samplers.make("exact", seed=0).sample(bm, 100_000)
+    assert spins.device.type == "cuda"
+    assert max_deviation(spins.cpu(), bm.cpu()) < 0.015
+
+
 def test_exact_refuses_large_machines():
     bm = BoltzmannMachine(topology.complete(21))
     with pytest.raises(ConfigError, match="N <= 20, got N = 21"):

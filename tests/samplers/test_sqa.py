@@ -199,3 +199,22 @@ def test_sqa_at_fixed_gamma_samples_the_exact_quantum_moments(family, num_nodes)
         ((spins.T @ spins) / len(spins) - correlations).abs().max().item(),
     )
     assert deviation < 0.03
+
+
+@pytest.mark.cuda
+def test_sqa_on_cuda_matches_enumeration_and_exact_diagonalisation():
+    """The torch kernel on the GPU: at s = 1 the classical Boltzmann moments, and at a fixed
+    Gamma the quantum machine's (exact diagonalisation), as on the CPU."""
+    bm = random_machine(topology.complete(8), seed=1, h_scale=0.5, J_scale=0.5).to("cuda")
+    sqa = samplers.make("sqa", schedule=_constant(1.0), trotter=4, sweeps=200, seed=0)
+    spins = sqa.sample(bm, 20_000)
+    assert spins.device.type == "cuda" and sqa.info["backend"] == "torch"
+    assert _deviation(spins.cpu(), bm.cpu()) < 0.03
+    machine = quantum_machine(topology.complete(6), gamma=1.0)
+    states, probabilities = all_states(6), machine.distribution(1.0).detach()
+    means = probabilities @ states
+    correlations = states.T @ (probabilities[:, None] * states)
+    spins = samplers.make("sqa", seed=0, trotter=8, sweeps=300).sample(machine.to("cuda"), 50_000)
+    spins = spins.double().cpu()
+    assert (spins.mean(0) - means).abs().max() < 0.03
+    assert ((spins.T @ spins) / len(spins) - correlations).abs().max() < 0.03
