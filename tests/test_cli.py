@@ -1,6 +1,7 @@
 """The `qaaan` command: what it prints, and one-line errors with exit code 2 for bad input."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -188,9 +189,18 @@ def leaf_commands(command, path: tuple[str, ...] = ()) -> list:
     ("name", "command"), leaf_commands(typer.main.get_command(app)), ids=lambda value: str(value)
 )
 def test_every_command_explains_itself_with_an_example_and_every_option_with_a_line(name, command):
+    """Each option's line gives a value to copy: its default, or an example (a flag shows both
+    of its forms)."""
     assert f"Example: qaaan {name}" in (command.help or ""), f"qaaan {name} has no example"
-    undescribed = [
-        option.opts[0] for option in command.params
-        if option.param_type_name == "option" and not option.help
-    ]  # fmt: skip
+    options = [option for option in command.params if option.param_type_name == "option"]
+    undescribed = [option.opts[0] for option in options if not option.help]
     assert not undescribed, f"qaaan {name}: options without a description: {undescribed}"
+    context = command.context_class(command)
+    without_a_value = [
+        option.opts[0] for option in options
+        if not option.is_flag and not option.hidden
+        and not re.search(r"default: |e\.g\. ", option.get_help_record(context)[1])
+    ]  # fmt: skip
+    assert not without_a_value, (
+        f"qaaan {name}: options without a default or an example: {without_a_value}"
+    )

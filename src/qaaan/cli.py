@@ -188,7 +188,8 @@ def images_to_draw(run: Path, n: int, seed: int, device: str) -> settings.Sample
 
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="a .toml or .yaml file of these settings")
+    Path | None,
+    typer.Option("--config", help="a .toml or .yaml file of these settings, e.g. run.toml"),
 ]
 
 
@@ -317,7 +318,7 @@ def check_installation(
 
 PresetOption = Annotated[
     str | None,
-    typer.Option(help=f"one of {', '.join(settings.PRESETS)}: quick is minutes on a CPU"),
+    typer.Option(help=f"one of {', '.join(settings.PRESETS)}, e.g. quick (minutes on a CPU)"),
 ]
 
 
@@ -386,7 +387,9 @@ app.add_typer(classifier_app, name="classifier")
 @classifier_app.command("train")
 def classifier_train(
     dataset: Annotated[str, typer.Option(help="mnist|fashion-mnist")] = "mnist",
-    data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
+    data_dir: Annotated[
+        str | None, typer.Option(help="data directory (else $QAAAN_DATA), e.g. ~/data")
+    ] = None,
     epochs: Annotated[int, typer.Option(min=1, help="passes over the training set")] = 3,
     seed: Annotated[int, typer.Option(help="seed of the weights and the batch order")] = 0,
     out: Annotated[Path, typer.Option(help="where to write the .safetensors weights")] = Path(
@@ -406,15 +409,21 @@ def classifier_train(
 
 @app.command("evaluate")
 def evaluate_run(
-    checkpoint: Annotated[Path | None, typer.Option(help="a run directory")] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="a run directory, e.g. runs/quick")
+    ] = None,
     n: Annotated[int, typer.Option("-n", help="number of generated images")] = 10_000,
     seed: Annotated[int, typer.Option(help="seed of the latent draws")] = 0,
     real: Annotated[bool, typer.Option(help="also report the real-data reference")] = False,
-    data_dir: Annotated[str | None, typer.Option(help="data directory (else $QAAAN_DATA)")] = None,
+    data_dir: Annotated[
+        str | None, typer.Option(help="data directory (else $QAAAN_DATA), e.g. ~/data")
+    ] = None,
     classifier_weights: Annotated[
         Path | None, typer.Option("--classifier", help="weights (default: the shipped ones)")
     ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="write the figures here")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the figures here, e.g. scores.json")
+    ] = None,
     device: Annotated[str, typer.Option(help="auto|cpu|cuda")] = "auto",
     dataset: Annotated[
         str | None, typer.Option(help="mnist|fashion-mnist (default: the run's dataset)")
@@ -539,7 +548,9 @@ def sweep(
 
 @app.command("plot")
 def plot_run(
-    checkpoint: Annotated[Path, typer.Option(help="a run directory written by `qaaan train`")],
+    checkpoint: Annotated[
+        Path, typer.Option(help="a run directory written by `qaaan train`, e.g. runs/quick")
+    ],
     n: Annotated[int, typer.Option("-n", help="images for the class histogram")] = 2000,
     seed: Annotated[int, typer.Option(help="seed of the latent draws")] = 0,
     out: Annotated[Path | None, typer.Option(help="where to write (default: the run)")] = None,

@@ -151,7 +151,8 @@ class TrainSettings(Settings):
         priors=SAMPLED_PRIORS,
     )  # fmt: skip
     sampler_options: dict[str, Any] = setting(
-        {}, "the sampler's options (KEY=VALUE on the command line; see `qaaan samplers`)",
+        {}, "the sampler's options (KEY=VALUE on the command line, e.g. sweeps=4; see "
+        "`qaaan samplers`)",
         priors=SAMPLED_PRIORS,
     )  # fmt: skip
     bm_lr: float = number(
@@ -173,7 +174,7 @@ class TrainSettings(Settings):
         priors=("qbm",),
     )  # fmt: skip
     qubits: int | None = setting(
-        None, "qcbm: qubits n, read in the z and x bases (latent = 2n; default latent / 2)",
+        None, "qcbm: qubits n, read in the z and x bases (latent = 2n; default: latent / 2)",
         ge=1, le=MAX_BORN_QUBITS, priors=("qcbm",),
     )  # fmt: skip
     qcbm_depth: int = setting(
@@ -204,7 +205,9 @@ class TrainSettings(Settings):
         4.0, "reparameterisation sharpness (Eq. 14, the paper's 4)", gt=0, priors=LEARNED_PRIORS
     )
     iterations: int = setting(5000, "total iterations of the run", ge=1, resumable=True)
-    epochs: int | None = setting(None, "total epochs instead of iterations", ge=1, resumable=True)
+    epochs: int | None = setting(
+        None, "total epochs instead of iterations, e.g. 20", ge=1, resumable=True
+    )
     batch_size: int = setting(64, "images per iteration (per process under torchrun)", ge=2)
     lr: float = number(0.0002, "Adam learning rate of G and D (the paper's 0.0002)", gt=0)
     beta1: float = number(0.5, "Adam beta1 of G and D", ge=0, lt=1)
