@@ -360,3 +360,16 @@ def test_a_fit_spec_is_checked_against_the_settings_of_a_fit_run(tmp_path):
     result = runner.invoke(app, ["sweep", str(write_spec(tmp_path, text)), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "base.latent: unknown setting 'latent'; allowed: dataset, data_dir" in result.output
+
+
+def test_plot_panels_span_the_runs_on_a_log_scale_where_one_run_went_far_astray():
+    from matplotlib.figure import Figure
+
+    summary = {"runs": {"a": [{"fid": 50.0}, {"fid": 1500.0}, {"fid": None}], "b": [{"fid": 60.0}]}}
+    assert sweep.run_values(summary, "a", "fid") == [50.0, 1500.0]
+    astray, close = Figure().subplots(1, 2)
+    sweep.span_the_runs(astray, [50.0, 1500.0, 60.0])
+    assert astray.get_xscale() == "log" and astray.get_xlim()[0] < 50 < 1500 < astray.get_xlim()[1]
+    sweep.span_the_runs(close, [7.2, 7.9])
+    assert close.get_xscale() == "linear"
+    assert close.get_xlim() == pytest.approx((7.13, 7.97))

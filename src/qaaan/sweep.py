@@ -36,6 +36,7 @@ import fnmatch
 import functools
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import statistics
@@ -553,9 +554,11 @@ def score_cell(summary: dict | None) -> str:
 
 
 def plot(summary: dict[str, Any], path: Path) -> None:
-    """One panel per score: every point's mean with its 95% interval, the baseline in orange;
-    for runs that keep their curve (fit runs), a last panel of the curves' means over the seeds
-    (paper Figs. 6-7)."""
+    """One panel per score: every point's mean with its 95% interval, the baseline in orange,
+    and each run's value as a grey dot; a panel spans the runs' values (on a log scale where
+    they are positive and spread over more than a factor 10), so that one run far astray does
+    not squeeze the others. For runs that keep their curve (fit runs), a last panel of the
+    curves' means over the seeds (paper Figs. 6-7)."""
     scores = scores_measured(summary)
     names = [name for name, point in summary["points"].items() if point["n"]]
     curves = {
@@ -575,6 +578,9 @@ def plot(summary: dict[str, Any], path: Path) -> None:
             error = [[figures["mean"] - low], [high - figures["mean"]]] if low == low else None
             colour = "tab:orange" if name == summary["baseline"] else "tab:blue"
             axis.errorbar(figures["mean"], row, xerr=error, fmt="o", color=colour, capsize=3)
+            values = run_values(summary, name, score)
+            axis.plot(values, [row + 0.2] * len(values), ".", color="grey", markersize=4)
+        span_the_runs(axis, [v for name in names for v in run_values(summary, name, score)])
         axis.set(title=title, yticks=range(len(names)), ylim=(-0.5, len(names) - 0.5))
         axis.set_yticklabels(names if axis is axes[0] else [], fontsize=7)
         axis.grid(axis="x", alpha=0.3)
@@ -582,6 +588,26 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         plot_curves(axes[-1], curves, title=f"{next(iter(scores.values()))} against updates")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
+
+
+def run_values(summary: dict[str, Any], name: str, score: str) -> list[float]:
+    """The values of `score` of the point's runs that measured it."""
+    values = (row.get(score) for row in summary["runs"].get(name, []))
+    return [value for value in values if isinstance(value, int | float) and math.isfinite(value)]
+
+
+def span_the_runs(axis: Any, values: list[float]) -> None:
+    """The panel's x range: the runs' values with a margin, on a log scale where they are all
+    positive and spread over more than a factor 10."""
+    if not values:
+        return
+    low, high = min(values), max(values)
+    if low > 0 and high > 10 * low:
+        axis.set_xscale("log")
+        axis.set_xlim(low / 1.3, high * 1.3)
+        return
+    margin = 0.1 * (high - low) or 0.1 * abs(high) or 0.1
+    axis.set_xlim(low - margin, high + margin)
 
 
 def plot_curves(axis: Any, curves: dict[str, list[list[float]]], title: str) -> None:
