@@ -70,3 +70,13 @@ def test_channels_last_nets_hold_their_convolutions_channels_last_and_compute_th
     assert last_images.is_contiguous(memory_format=torch.channels_last)
     assert torch.allclose(images, last_images, atol=1e-5)
     assert torch.allclose(plain[1](images)[0], last[1](last_images)[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_outputs_come_in_the_inputs_dtype(precision):
+    """float64 nets (the data-parallel tests' exact comparison) stay float64 end to end."""
+    generator = Generator("grey28", 100, 8, precision=precision).double()
+    discriminator = Discriminator("grey28", 8, precision=precision).double()
+    images = generator(torch.rand(4, 100, dtype=torch.float64))
+    logit, features = discriminator(images)
+    assert images.dtype == logit.dtype == features.dtype == torch.float64
