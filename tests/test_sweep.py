@@ -366,7 +366,7 @@ def test_plot_panels_span_the_runs_on_a_log_scale_where_one_run_went_far_astray(
     from matplotlib.figure import Figure
 
     summary = {"runs": {"a": [{"fid": 50.0}, {"fid": 1500.0}, {"fid": None}], "b": [{"fid": 60.0}]}}
-    assert sweep.run_values(summary, "a", "fid") == [50.0, 1500.0]
+    assert sweep.measured(summary["runs"]["a"], "fid") == [50.0, 1500.0]
     astray, close = Figure().subplots(1, 2)
     sweep.span_the_runs(astray, [50.0, 1500.0, 60.0])
     assert astray.get_xscale() == "log" and astray.get_xlim()[0] < 50 < 1500 < astray.get_xlim()[1]

@@ -36,7 +36,6 @@ import fnmatch
 import functools
 import itertools
 import json
-import math
 import multiprocessing
 import os
 import statistics
@@ -570,6 +569,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     figure = Figure(figsize=(4 * len(scores) + 5 * bool(curves), 1.2 + 0.35 * max(len(names), 8)))
     axes = figure.subplots(1, panels, squeeze=False)[0]
     for axis, (score, title) in zip(axes, scores.items(), strict=False):
+        spanned: list[float] = []
         for row, name in enumerate(names):
             figures = summary["points"][name]["scores"].get(score)
             if figures is None:
@@ -578,9 +578,10 @@ def plot(summary: dict[str, Any], path: Path) -> None:
             error = [[figures["mean"] - low], [high - figures["mean"]]] if low == low else None
             colour = "tab:orange" if name == summary["baseline"] else "tab:blue"
             axis.errorbar(figures["mean"], row, xerr=error, fmt="o", color=colour, capsize=3)
-            values = run_values(summary, name, score)
+            values = measured(summary["runs"].get(name, []), score)
             axis.plot(values, [row + 0.2] * len(values), ".", color="grey", markersize=4)
-        span_the_runs(axis, [v for name in names for v in run_values(summary, name, score)])
+            spanned += values
+        span_the_runs(axis, spanned)
         axis.set(title=title, yticks=range(len(names)), ylim=(-0.5, len(names) - 0.5))
         axis.set_yticklabels(names if axis is axes[0] else [], fontsize=7)
         axis.grid(axis="x", alpha=0.3)
@@ -588,12 +589,6 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         plot_curves(axes[-1], curves, title=f"{next(iter(scores.values()))} against updates")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-
-
-def run_values(summary: dict[str, Any], name: str, score: str) -> list[float]:
-    """The values of `score` of the point's runs that measured it."""
-    values = (row.get(score) for row in summary["runs"].get(name, []))
-    return [value for value in values if isinstance(value, int | float) and math.isfinite(value)]
 
 
 def span_the_runs(axis: Any, values: list[float]) -> None:
