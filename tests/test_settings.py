@@ -133,3 +133,21 @@ def test_a_config_file_that_is_not_text_is_one_line(tmp_path):
     config.write_bytes(b"\xff\xfe")
     result = runner.invoke(app, ["sample-bm", "--config", str(config)])
     assert result.exit_code == 2 and "is not UTF-8 text" in result.output
+
+
+def test_a_run_length_is_given_once_and_a_later_layer_replaces_it(tmp_path):
+    result = runner.invoke(app, ["train", "--iterations", "5", "--epochs", "1"])
+    assert result.exit_code == 2
+    assert "iterations = 5 and epochs = 1 are both given: give one" in result.output
+    config = tmp_path / "run.toml"
+    config.write_text("epochs = 3\n")
+    from_file = settings.read_file(config)
+    built = settings.build(settings.TrainSettings, from_file, {"iterations": 7})
+    assert (built.iterations, built.epochs) == (7, None)
+    assert settings.build(settings.TrainSettings, {"iterations": 7}, from_file).epochs == 3
+    saved = settings.build(settings.TrainSettings, from_file).public()
+    longer = settings.resumed(settings.TrainSettings, saved, {"iterations": 9})
+    assert (longer.iterations, longer.epochs) == (9, None)
+    config.write_text("epochs = 3\niterations = 4\n")
+    with pytest.raises(ConfigError, match="iterations = 4 and epochs = 3 are both given"):
+        settings.read_file(config)

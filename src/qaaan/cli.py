@@ -151,7 +151,7 @@ def given_values(model: type[settings.Settings], given: dict[str, Any]) -> dict[
             values[name] = raw
         else:
             values[name] = _typed(annotation, raw)
-    return values
+    return settings.one_run_length(values)
 
 
 def settings_command(

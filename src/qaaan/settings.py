@@ -588,13 +588,28 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} is not valid: {first_line(error)}") from None
     if not isinstance(content, dict) or not all(isinstance(key, str) for key in content):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping of setting names")
-    return {key.replace("-", "_"): value for key, value in content.items()}
+    return one_run_length({key.replace("-", "_"): value for key, value in content.items()})
+
+
+def one_run_length(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` given by a user at one place (a file, the options), refused where they give a
+    run's length twice, as iterations and as epochs."""
+    if values.get("iterations") is not None and values.get("epochs") is not None:
+        raise ConfigError(
+            f"iterations = {values['iterations']!r} and epochs = {values['epochs']!r} "
+            "are both given: give one"
+        )
+    return values
 
 
 def merged(*layers: dict[str, Any]) -> dict[str, Any]:
-    """`layers` joined, later ones winning; a mapping (sampler options) is joined key by key."""
+    """`layers` joined, later ones winning; a mapping (sampler options) is joined key by key.
+    A layer's iterations, given without epochs, end an earlier layer's epochs: both are the
+    run's length, and epochs would otherwise win."""
     values: dict[str, Any] = {}
     for layer in layers:
+        if layer.get("iterations") is not None and layer.get("epochs") is None:
+            values.pop("epochs", None)
         for key, value in layer.items():
             both = isinstance(value, dict) and isinstance(values.get(key), dict)
             values[key] = {**values[key], **value} if both else value
