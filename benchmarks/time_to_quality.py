@@ -38,12 +38,15 @@ from qaaan.sweep import test_images
 PROBE_SEED = 100
 TABLE = {"dataset": "mnist", "width": 32, "ema": 0.999, "batch_size": 64, "device": "cpu"}
 PRIORS = {"gibbs": {"prior": "bm", "sampler": "gibbs"}, "uniform": {"prior": "uniform"}}
+FAST = {"precision": "bfloat16", "channels_last": True}
 CONTENDERS = {
     "today": {},
     "bfloat16": {"precision": "bfloat16"},
-    "bfloat16, channels-last": {"precision": "bfloat16", "channels_last": True},
+    "bfloat16, channels-last": FAST,
     "bfloat16, compiled": {"precision": "bfloat16", "compile": True},
     "bfloat16, batch 128, lr 0.0004": {"precision": "bfloat16", "batch_size": 128, "lr": 0.0004},
+    "bfloat16, channels-last, batch 128": FAST | {"batch_size": 128},
+    "bfloat16, channels-last, batch 128, lr 0.0004": FAST | {"batch_size": 128, "lr": 0.0004},
 }
 SCORED_IMAGES = 10_000
 

@@ -165,7 +165,7 @@ def test_train_writes_grids_logs_and_checkpoint(tmp_path):
         (["--sampler", "gibs"], "unknown sampler 'gibs'"),
         (["--topology", "ring"], "topology = 'ring': input should be 'complete'"),
         (["--prior", "laplace"], "prior = 'laplace': input should be 'bm', 'qbm'"),
-        (["--preset", "slow"], "preset = 'slow': input should be one of quick, colour"),
+        (["--preset", "slow"], "preset = 'slow': input should be one of quick, mnist, colour"),
         (["--bm-lr", "-1"], "bm_lr = -1.0: input should be greater than 0"),
         (["--bm-lr", "nan"], "bm_lr = nan: input should be a finite number"),
         (["--bm-optimizer", "lbfgs"], "bm_optimizer = 'lbfgs': input should be 'sgd' or 'adam'"),

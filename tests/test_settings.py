@@ -151,3 +151,13 @@ def test_a_run_length_is_given_once_and_a_later_layer_replaces_it(tmp_path):
     config.write_text("epochs = 3\niterations = 4\n")
     with pytest.raises(ConfigError, match="iterations = 4 and epochs = 3 are both given"):
         settings.read_file(config)
+
+
+def test_every_preset_builds_and_the_mnist_preset_is_the_variant_its_quality_was_checked_as():
+    for preset in settings.PRESETS.values():
+        settings.build(settings.TrainSettings, preset)
+    spec = settings.read_file(Path(__file__).parents[1] / "experiments" / "mnist_fast.toml")
+    checked = [spec["base"], spec["variants"]["gibbs-batch128"]]
+    preset = settings.build(settings.TrainSettings, settings.PRESETS["mnist"])
+    assert settings.build(settings.TrainSettings, *checked) == preset
+    assert (preset.batch_size, preset.iterations, preset.precision) == (128, 7500, "bfloat16")
