@@ -15,7 +15,8 @@ killed at any moment and run again to go on.
     python benchmarks/time_to_quality.py --out runs/time_to_quality
     python benchmarks/time_to_quality.py --contenders today bfloat16 --priors gibbs
 
-writes benchmarks/results/time_to_quality.json and prints a table.
+writes benchmarks/results/time_to_quality.json and prints a table (and with --plot, IS against
+training seconds).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from matplotlib.figure import Figure
 from samplers import cpu_name
 
 from qaaan import checkpoint, metrics
@@ -119,6 +121,25 @@ def summary_row(prior: str, label: str, entries: list[dict], target: float) -> d
     }
 
 
+def plot(rows: list[dict], target: float, path: Path) -> None:
+    """Each contender's weight-average IS against training seconds, a panel per prior."""
+    priors = sorted({row["prior"] for row in rows})
+    figure = Figure(figsize=(5.5 * len(priors), 4))
+    axes = figure.subplots(1, len(priors), squeeze=False)
+    for axis, prior in zip(axes[0], priors, strict=True):
+        for row in (row for row in rows if row["prior"] == prior):
+            scores = row["scores"]
+            axis.plot([e["seconds"] for e in scores], [e["inception_score"] for e in scores],
+                      marker=".", label=row["contender"])  # fmt: skip
+        axis.axhline(target, color="grey", linestyle="--", linewidth=0.8)
+        axis.set(
+            title=prior, xlabel="training seconds", ylabel="IS (weight average)", ylim=(8, 9.2)
+        )
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/time_to_quality"))
@@ -131,6 +152,7 @@ def main() -> None:
     parser.add_argument(
         "--json", type=Path, default=Path(__file__).parent / "results/time_to_quality.json"
     )
+    parser.add_argument("--plot", type=Path, help="also plot IS against time, e.g. curves.png")
     args = parser.parse_args()
     classifier = metrics.load_classifier("mnist")
     reference = test_images("mnist", args.data_dir)
@@ -162,6 +184,9 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
     print(f"written {args.json}")
+    if args.plot:
+        plot(rows, args.target, args.plot)
+        print(f"written {args.plot}")
 
 
 if __name__ == "__main__":
