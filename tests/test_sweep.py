@@ -74,6 +74,13 @@ def test_a_bad_spec_is_refused_in_one_line_before_anything_runs(tmp_path, spec, 
     assert not out.exists()
 
 
+def test_a_spec_file_that_cannot_be_read_is_called_a_spec(tmp_path):
+    broken = write_spec(tmp_path, "seeds = = [0]\n")
+    for path in (broken, tmp_path / "missing.toml"):
+        result = runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out")])
+        assert result.exit_code == 2 and f"error: spec {str(path)!r}" in result.output
+
+
 @pytest.mark.parametrize(
     ("seeds", "message"),
     [("seeds = [0, 1, 0]\n", "seeds must differ; repeated: 0"), ("", "seeds is required")],

@@ -537,7 +537,7 @@ def sweep(
     from qaaan.sweep import sweep as run_sweep
 
     options = settings.build(settings.SweepSettings, given)
-    values = settings.read_file(spec)
+    values = settings.read_file(spec, "spec")
     spec_settings = settings.build(settings.SweepSpec, values)
     out = Path(options.out or Path("runs") / spec.stem)
     summary = run_sweep(spec_settings, options, out)

@@ -582,25 +582,26 @@ def torch_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """The mapping in a .toml, .yaml or .yml file, keys with '-' read as '_'."""
+def read_file(path: Path, what: str = "config file") -> dict[str, Any]:
+    """The mapping in a .toml, .yaml or .yml file, keys with '-' read as '_'; errors call the
+    file `what` (a config file, a spec)."""
     if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist or is not a file")
+        raise ConfigError(f"{what} {str(path)!r} does not exist or is not a file")
     try:
         text = path.read_text()
     except UnicodeDecodeError:
-        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
+        raise ConfigError(f"{what} {str(path)!r} is not UTF-8 text") from None
     try:
         if path.suffix == ".toml":
             content = tomllib.loads(text)
         elif path.suffix in (".yaml", ".yml"):
             content = yaml.safe_load(text) or {}
         else:
-            raise ConfigError(f"config file {str(path)!r} must end in .toml, .yaml or .yml")
+            raise ConfigError(f"{what} {str(path)!r} must end in .toml, .yaml or .yml")
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid: {first_line(error)}") from None
+        raise ConfigError(f"{what} {str(path)!r} is not valid: {first_line(error)}") from None
     if not isinstance(content, dict) or not all(isinstance(key, str) for key in content):
-        raise ConfigError(f"config file {str(path)!r} must hold a mapping of setting names")
+        raise ConfigError(f"{what} {str(path)!r} must hold a mapping of setting names")
     return one_run_length({key.replace("-", "_"): value for key, value in content.items()})
 
 
